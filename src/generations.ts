@@ -1,0 +1,197 @@
+/**
+ * The primary's half of the generation protocol: the one authority on which generation of each
+ * site is live. A change (watcher event, a `stat` worker's report, SIGHUP) re-reads the site; if
+ * its content differs, the new generation is rolled out in three phases to every live worker:
+ *
+ *   prepare  every worker builds it to the side and loads every route; any error → abort, the
+ *            old generation keeps serving and the error is logged with file and line;
+ *   drain    every worker holds new requests for the site and finishes the started ones;
+ *   commit   every worker swaps and releases the held requests.
+ *
+ * No worker serves N+1 before every worker has stopped serving N, so once any response carried
+ * N+1, none carries N. A worker that does not answer a phase in time is replaced, never waited on.
+ */
+import type { Log } from "./log.js";
+import type { GenerationData, ToWorker } from "./messages.js";
+import { changedFiles, readSnapshot, type Snapshot } from "./snapshot.js";
+
+interface SiteState {
+  generation: number;
+  snapshot: Snapshot;
+  /** The rollout under way; snapshot requests wait for it. */
+  busy: Promise<void> | null;
+  again: boolean;
+  lastError: string | null;
+}
+
+export interface WorkerLink {
+  id: number;
+  send(m: ToWorker): void;
+  kill(reason: string): void;
+}
+
+type Phase = "prepared" | "drained";
+
+export class Generations {
+  #sitesDir: string;
+  #log: Log;
+  #workers: () => WorkerLink[];
+  #phaseTimeoutMs: number;
+  #sites = new Map<string, SiteState>();
+  #loading = new Map<string, Promise<SiteState>>();
+  #waits = new Map<string, { pending: Set<number>; errors: string[]; done: () => void }>();
+
+  constructor(sitesDir: string, log: Log, workers: () => WorkerLink[], phaseTimeoutMs: number) {
+    this.#sitesDir = sitesDir;
+    this.#log = log;
+    this.#workers = workers;
+    this.#phaseTimeoutMs = phaseTimeoutMs;
+  }
+
+  /** The live generation of a site, read on first use. Waits while a rollout is under way. */
+  async current(site: string): Promise<GenerationData> {
+    let state = this.#sites.get(site) ?? (await this.#load(site));
+    while (state.busy !== null) {
+      await state.busy;
+      state = this.#sites.get(site) ?? state;
+    }
+    return { site, generation: state.generation, snapshot: state.snapshot };
+  }
+
+  get sites(): ReadonlyMap<string, Readonly<SiteState>> {
+    return this.#sites;
+  }
+
+  #load(site: string): Promise<SiteState> {
+    let p = this.#loading.get(site);
+    if (p === undefined) {
+      p = readSnapshot(this.#sitesDir, site)
+        .then((snapshot) => {
+          const state: SiteState = {
+            generation: 1,
+            snapshot,
+            busy: null,
+            again: false,
+            lastError: null,
+          };
+          this.#sites.set(site, state);
+          return state;
+        })
+        .finally(() => this.#loading.delete(site));
+      this.#loading.set(site, p);
+    }
+    return p;
+  }
+
+  /** Re-reads `site` and rolls out a new generation if its content changed. */
+  refresh(site: string, why: string): Promise<void> {
+    const state = this.#sites.get(site);
+    if (state === undefined) return Promise.resolve(); // never served: read fresh on first use
+    if (state.busy !== null) {
+      state.again = true;
+      return state.busy;
+    }
+    state.busy = (async () => {
+      do {
+        state.again = false;
+        await this.#rollout(site, state, why).catch((err) =>
+          this.#log.error({ site }, `reload failed: ${(err as Error).message}`),
+        );
+      } while (state.again);
+      state.busy = null;
+    })();
+    return state.busy;
+  }
+
+  refreshAll(why: string): Promise<void> {
+    return Promise.all([...this.#sites.keys()].map((s) => this.refresh(s, why))).then(() => {});
+  }
+
+  /** A worker answered a phase. */
+  answer(
+    phase: Phase,
+    workerId: number,
+    site: string,
+    generation: number,
+    error: string | null,
+  ): void {
+    const w = this.#waits.get(`${phase}:${site}:${generation}`);
+    if (w === undefined) return;
+    if (error !== null) w.errors.push(error);
+    w.pending.delete(workerId);
+    if (w.pending.size === 0) w.done();
+  }
+
+  /** A worker exited: it no longer holds up any phase. */
+  forget(workerId: number): void {
+    for (const w of this.#waits.values()) {
+      w.pending.delete(workerId);
+      if (w.pending.size === 0) w.done();
+    }
+  }
+
+  async #rollout(site: string, state: SiteState, why: string): Promise<void> {
+    let snapshot: Snapshot;
+    try {
+      snapshot = await readSnapshot(this.#sitesDir, site);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") {
+        this.#sites.delete(site); // the folder is gone; a new one starts afresh
+        return;
+      }
+      throw err;
+    }
+    const changed = changedFiles(state.snapshot, snapshot);
+    if (snapshot.root !== state.snapshot.root) changed.push("(site folder moved)");
+    if (changed.length === 0) return;
+    const generation = state.generation + 1;
+    const data: GenerationData = { site, generation, snapshot };
+    const prepared = await this.#phase("prepared", site, generation, {
+      type: "prepare",
+      data,
+      changed,
+    });
+    if (prepared.length > 0) {
+      state.lastError = prepared[0]!;
+      this.#log.error(
+        { site },
+        `new generation ${generation} rejected, still serving ${state.generation}: ${prepared[0]}`,
+      );
+      for (const w of this.#workers())
+        w.send({ type: "commit", site, generation, ok: false, changed });
+      return;
+    }
+    await this.#phase("drained", site, generation, { type: "drain", site, generation });
+    state.generation = generation;
+    state.snapshot = snapshot;
+    state.lastError = null;
+    for (const w of this.#workers())
+      w.send({ type: "commit", site, generation, ok: true, changed });
+    this.#log.info(`${site}: generation ${generation} live (${why}: ${changed.join(", ")})`);
+  }
+
+  /** Sends one phase to every live worker and waits for all answers; returns their errors. */
+  #phase(phase: Phase, site: string, generation: number, msg: ToWorker): Promise<string[]> {
+    const workers = this.#workers();
+    const key = `${phase}:${site}:${generation}`;
+    return new Promise((resolve) => {
+      const errors: string[] = [];
+      const pending = new Set(workers.map((w) => w.id));
+      const timer = setTimeout(() => {
+        for (const w of workers)
+          if (pending.has(w.id))
+            w.kill(`did not answer "${phase}" for ${site} within ${this.#phaseTimeoutMs} ms`);
+        done();
+      }, this.#phaseTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#waits.delete(key);
+        resolve(errors);
+      };
+      this.#waits.set(key, { pending, errors, done });
+      if (pending.size === 0) return done();
+      for (const w of workers) w.send(msg);
+    });
+  }
+}

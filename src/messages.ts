@@ -1,0 +1,51 @@
+/**
+ * The primary↔worker protocol over node:cluster IPC. One discriminated union per direction; both
+ * sides switch on `type` and nothing else, and drop anything that fails the guard.
+ */
+import type { Snapshot } from "./snapshot.js";
+import type { WorkerStats } from "./stats.js";
+
+/** A site generation as the primary hands it out: the number and the files it is made of. */
+export interface GenerationData {
+  site: string;
+  generation: number;
+  snapshot: Snapshot;
+}
+
+export type ToPrimary =
+  | { type: "ready"; port: number }
+  | { type: "snapshot-request"; reqId: number; site: string }
+  /** `stat` policy: a worker saw a loaded file change on disk. */
+  | { type: "stale"; site: string }
+  /** Generation protocol replies, see generations.ts. */
+  | { type: "prepared"; site: string; generation: number; error: string | null }
+  | { type: "drained"; site: string; generation: number }
+  | { type: "heartbeat"; busy: string | null }
+  | { type: "stats"; reqId: number; stats: WorkerStats }
+  | { type: "status-request"; reqId: number }
+  /** The worker asks to be replaced (memory bound passed, interpreter aborted). */
+  | { type: "recycle-me"; reason: string };
+
+export type ToWorker =
+  | { type: "snapshot-reply"; reqId: number; data: GenerationData | null; error: string | null }
+  /** Phase 1: build the new generation to the side and report whether it loads. */
+  | { type: "prepare"; data: GenerationData; changed: string[] }
+  /** Phase 2: stop starting requests on the old generation, finish the started ones, report. */
+  | { type: "drain"; site: string; generation: number }
+  /** Phase 3: serve the new generation (or, with ok=false, keep the old one). */
+  | { type: "commit"; site: string; generation: number; ok: boolean; changed: string[] }
+  | { type: "sites-changed" }
+  | { type: "stats-request"; reqId: number }
+  | { type: "status-reply"; reqId: number; snapshot: unknown }
+  /** Stop accepting, finish in-flight requests, exit. */
+  | { type: "drain-worker" }
+  /** Test hook, only honoured with SITEBOX_TEST_HOOKS=1: exit at once. */
+  | { type: "crash" };
+
+export function isMessage<T extends { type: string }>(value: unknown): value is T {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === "string"
+  );
+}

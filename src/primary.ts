@@ -1,0 +1,298 @@
+/**
+ * The primary: runs no site code. Forks the workers, replaces the ones that die, recycles them one
+ * at a time (replacement ready first, then the old one drained), rolls them on SIGHUP, drains them
+ * on SIGTERM/SIGINT, owns the watcher and the generation authority, and answers the status page.
+ */
+import cluster, { type Worker } from "node:cluster";
+import { fileURLToPath } from "node:url";
+import type { Config } from "./config.js";
+import { Generations, type WorkerLink } from "./generations.js";
+import type { Log } from "./log.js";
+import { isMessage, type ToPrimary, type ToWorker } from "./messages.js";
+import type { StatusSnapshot } from "./status.js";
+import type { WorkerStats } from "./stats.js";
+import { watchSites, type SiteWatcher } from "./watcher.js";
+
+interface Slot {
+  worker: Worker;
+  id: number;
+  ready: boolean;
+  /** Being drained: takes no part in generation rollouts, is not recycled again. */
+  retiring: boolean;
+  lastBeat: number;
+}
+
+export class Primary {
+  readonly #config: Config;
+  readonly #log: Log;
+  readonly #slots = new Map<number, Slot>();
+  readonly #recycles: { at: number; pid: number; reason: string }[] = [];
+  readonly #startedAt = Date.now();
+  readonly generations: Generations;
+  #nextId = 1;
+  #stopping = false;
+  #announced = false;
+  #port = 0;
+  #watcher: SiteWatcher | null = null;
+  /** Recycles and rolls run one at a time, so capacity never drops by more than one worker. */
+  #chain: Promise<void> = Promise.resolve();
+  #statsWaits = new Map<number, { want: number; got: WorkerStats[]; done: () => void }>();
+  #nextStats = 1;
+
+  constructor(config: Config, log: Log) {
+    this.#config = config;
+    this.#log = log;
+    this.generations = new Generations(
+      config.sitesDir,
+      log,
+      () => this.#links(),
+      Math.max(5000, config.wallTimeoutMs + 1000),
+    );
+  }
+
+  start(): void {
+    cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker.js", import.meta.url)) });
+    for (let i = 0; i < this.#config.workers; i++) this.#fork();
+    if (this.#config.cache === "watch")
+      this.#watcher = watchSites(
+        this.#config.sitesDir,
+        this.#config.debounceMs,
+        this.#log,
+        (site) => void this.generations.refresh(site, "file change"),
+        () => this.#broadcast({ type: "sites-changed" }),
+      );
+    process.on("SIGTERM", () => this.stop("SIGTERM"));
+    process.on("SIGINT", () => this.stop("SIGINT"));
+    process.on("SIGHUP", () => void this.roll("SIGHUP"));
+    setInterval(() => this.#watchdog(), 250).unref();
+  }
+
+  #links(): WorkerLink[] {
+    return [...this.#slots.values()]
+      .filter((s) => s.ready && !s.retiring && s.worker.isConnected())
+      .map((s) => ({ id: s.id, send: (m) => s.worker.send(m), kill: (why) => this.#kill(s, why) }));
+  }
+
+  #broadcast(m: ToWorker): void {
+    for (const s of this.#slots.values()) if (s.worker.isConnected()) s.worker.send(m);
+  }
+
+  #fork(): Slot {
+    const id = this.#nextId++;
+    const worker = cluster.fork({
+      SITEBOX_CONFIG: JSON.stringify(this.#config),
+      SITEBOX_WORKER_ID: String(id),
+    });
+    const slot: Slot = { worker, id, ready: false, retiring: false, lastBeat: Date.now() };
+    this.#slots.set(id, slot);
+    worker.on("message", (msg: unknown) => {
+      if (isMessage<ToPrimary>(msg)) this.#onMessage(slot, msg);
+    });
+    worker.on("exit", (code, signal) => this.#onExit(slot, code, signal));
+    return slot;
+  }
+
+  #onMessage(slot: Slot, msg: ToPrimary): void {
+    slot.lastBeat = Date.now();
+    switch (msg.type) {
+      case "ready":
+        slot.ready = true;
+        this.#port = msg.port;
+        this.#announce();
+        break;
+      case "snapshot-request":
+        this.generations.current(msg.site).then(
+          (data) =>
+            slot.worker.send({ type: "snapshot-reply", reqId: msg.reqId, data, error: null }),
+          (err: Error) => {
+            this.#log.error({ site: msg.site }, err.message);
+            if (slot.worker.isConnected())
+              slot.worker.send({
+                type: "snapshot-reply",
+                reqId: msg.reqId,
+                data: null,
+                error: err.message,
+              });
+          },
+        );
+        break;
+      case "stale":
+        void this.generations.refresh(msg.site, "stat");
+        break;
+      case "prepared":
+        this.generations.answer("prepared", slot.id, msg.site, msg.generation, msg.error);
+        break;
+      case "drained":
+        this.generations.answer("drained", slot.id, msg.site, msg.generation, null);
+        break;
+      case "heartbeat":
+        break;
+      case "stats": {
+        const w = this.#statsWaits.get(msg.reqId);
+        if (w !== undefined) {
+          w.got.push(msg.stats);
+          if (w.got.length >= w.want) w.done();
+        }
+        break;
+      }
+      case "status-request":
+        void this.status().then((snapshot) => {
+          if (slot.worker.isConnected())
+            slot.worker.send({ type: "status-reply", reqId: msg.reqId, snapshot });
+        });
+        break;
+      case "recycle-me":
+        this.recycle(slot, msg.reason);
+        break;
+    }
+  }
+
+  #announce(): void {
+    if (this.#announced || [...this.#slots.values()].some((s) => !s.ready)) return;
+    this.#announced = true;
+    const c = this.#config;
+    this.#log.info(
+      `serving ${c.sitesDir} on http://${c.host.includes(":") ? `[${c.host}]` : c.host}:${this.#port} ` +
+        `(${c.workers} workers, cache ${c.cache}, pid ${process.pid})`,
+    );
+  }
+
+  #onExit(slot: Slot, code: number | null, signal: string | null): void {
+    this.#slots.delete(slot.id);
+    this.generations.forget(slot.id);
+    if (this.#stopping) {
+      if (this.#slots.size === 0) this.#exit(0);
+      return;
+    }
+    if (slot.retiring) return;
+    if (!slot.ready) {
+      // Dying before ready is a configuration or environment problem: respawning would loop.
+      this.#log.error(
+        { worker: slot.id },
+        `worker exited during start-up (${signal ?? `code ${code}`}); see the error above. Stopping.`,
+      );
+      this.#stopping = true;
+      for (const s of this.#slots.values()) s.worker.kill("SIGKILL");
+      this.#exit(1);
+      return;
+    }
+    const reason = signal ?? `exit code ${code}`;
+    this.#log.error(
+      { worker: slot.id },
+      `worker ${slot.worker.process.pid} died (${reason}); replacing it`,
+    );
+    this.#recycles.push({
+      at: Date.now(),
+      pid: slot.worker.process.pid ?? 0,
+      reason: `died: ${reason}`,
+    });
+    this.#fork();
+  }
+
+  #exit(code: number): void {
+    void this.#watcher?.close();
+    process.exitCode = code;
+    setImmediate(() => process.exit(code));
+  }
+
+  #kill(slot: Slot, reason: string): void {
+    this.#log.error({ worker: slot.id }, `killing worker ${slot.worker.process.pid}: ${reason}`);
+    slot.worker.process.kill("SIGKILL");
+  }
+
+  /** Replaces one worker: the new one is ready before the old one stops taking connections. */
+  recycle(slot: Slot, reason: string): Promise<void> {
+    if (slot.retiring || this.#stopping) return this.#chain;
+    slot.retiring = true;
+    this.#chain = this.#chain.then(async () => {
+      if (this.#stopping || !this.#slots.has(slot.id)) return;
+      this.#recycles.push({ at: Date.now(), pid: slot.worker.process.pid ?? 0, reason });
+      this.#log.info(`recycling worker ${slot.worker.process.pid}: ${reason}`);
+      const next = this.#fork();
+      await new Promise<void>((resolve) => {
+        const check = () =>
+          next.ready || !this.#slots.has(next.id) ? resolve() : setTimeout(check, 10);
+        check();
+      });
+      await this.#retire(slot);
+    });
+    return this.#chain;
+  }
+
+  /** Drains a worker and waits for it to exit. */
+  #retire(slot: Slot): Promise<void> {
+    slot.retiring = true;
+    return new Promise((resolve) => {
+      if (!this.#slots.has(slot.id)) return resolve();
+      slot.worker.once("exit", () => resolve());
+      slot.worker.send({ type: "drain-worker" });
+      setTimeout(
+        () => slot.worker.process.kill("SIGKILL"),
+        this.#config.wallTimeoutMs + 5000,
+      ).unref();
+    });
+  }
+
+  /** SIGHUP: pick up every site's files, then replace every worker, one at a time. */
+  async roll(why: string): Promise<void> {
+    this.#log.info(`${why}: rolling restart`);
+    await this.generations.refreshAll(why);
+    for (const slot of [...this.#slots.values()]) await this.recycle(slot, why);
+  }
+
+  stop(why: string): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#log.info(`${why}: draining ${this.#slots.size} workers`);
+    if (this.#slots.size === 0) return this.#exit(0);
+    for (const slot of this.#slots.values()) void this.#retire(slot);
+  }
+
+  #watchdog(): void {
+    const now = Date.now();
+    for (const slot of this.#slots.values()) {
+      if (!slot.ready || now - slot.lastBeat < this.#config.watchdogMs) continue;
+      slot.lastBeat = now;
+      this.#recycles.push({
+        at: now,
+        pid: slot.worker.process.pid ?? 0,
+        reason: "event loop blocked (watchdog)",
+      });
+      this.#kill(slot, `event loop blocked for more than ${this.#config.watchdogMs} ms`);
+    }
+  }
+
+  /** Every live worker's figures, gathered now. */
+  async status(): Promise<StatusSnapshot> {
+    const live = [...this.#slots.values()].filter((s) => s.ready && s.worker.isConnected());
+    const reqId = this.#nextStats++;
+    const got: WorkerStats[] = [];
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 1000);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#statsWaits.set(reqId, { want: live.length, got, done });
+      if (live.length === 0) done();
+      for (const s of live) s.worker.send({ type: "stats-request", reqId });
+    });
+    this.#statsWaits.delete(reqId);
+    const loadErrors: Record<string, string> = {};
+    const generations: Record<string, number> = {};
+    for (const [site, st] of this.generations.sites) {
+      generations[site] = st.generation;
+      if (st.lastError !== null) loadErrors[site] = st.lastError;
+    }
+    return {
+      startedAt: this.#startedAt,
+      now: Date.now(),
+      cache: this.#config.cache,
+      sitesDir: this.#config.sitesDir,
+      workers: got.sort((a, b) => a.id - b.id),
+      recycles: this.#recycles.slice(-50),
+      loadErrors,
+      generations,
+    };
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Module resolution inside one site: relative specifiers only, resolved against the importing
+ * file, never leaving the site, and only to files of the sandbox's snapshot. Pure.
+ */
+import { posix } from "node:path";
+import { PRELUDE_NAME } from "./prelude.js";
+
+export type Resolution = { ok: true; name: string } | { ok: false; message: string };
+
+export function resolveSpecifier(
+  base: string,
+  requested: string,
+  files: Readonly<Record<string, string>>,
+): Resolution {
+  const from = base === PRELUDE_NAME ? "the router" : base;
+  if (!requested.startsWith("./") && !requested.startsWith("../")) {
+    return {
+      ok: false,
+      message:
+        `${from}: cannot import "${requested}": only relative imports inside the site are ` +
+        `allowed (bundle packages into the site with esbuild)`,
+    };
+  }
+  const dir = base === PRELUDE_NAME ? "." : posix.dirname(base);
+  const name = posix.normalize(posix.join(dir, requested));
+  if (name === ".." || name.startsWith("../") || posix.isAbsolute(name))
+    return { ok: false, message: `${from}: cannot import "${requested}": it is outside the site` };
+  if (!Object.hasOwn(files, name))
+    return {
+      ok: false,
+      message: `${from}: cannot import "${requested}": no such module (${name})`,
+    };
+  return { ok: true, name };
+}

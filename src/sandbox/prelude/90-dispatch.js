@@ -1,0 +1,159 @@
+// The dispatcher: the host's way in. Loads route modules through the sandbox's module loader,
+// runs handlers, and hands each Response back to the host as one record.
+const dispatchParse = JSON.parse;
+const dispatchStringify = JSON.stringify;
+const dispatchImport = (name) => import("./" + name);
+
+/** route → handler function, once its module has loaded */
+const readyHandlers = new Map();
+/** route → promise of handler, while (or after failing) to load */
+const loadingHandlers = new Map();
+/** request id → stream reader cancel function, for streamed bodies */
+const streamCancels = new Map();
+let siteEnv = Object.freeze({});
+
+function errorText(e) {
+  if (e !== null && typeof e === "object") {
+    const name = e.name === undefined ? "Error" : String(e.name);
+    return [name + ": " + String(e.message), e.stack === undefined ? "" : String(e.stack)];
+  }
+  return ["Uncaught " + String(e), ""];
+}
+
+function handlerOf(ns, route) {
+  const d = ns.default;
+  if (typeof d === "function") return d;
+  if (d !== null && typeof d === "object" && typeof d.fetch === "function")
+    return (request, env, ctx) => d.fetch(request, env, ctx);
+  const err = new TypeError(
+    route + ": the default export must be a function or an object with a fetch method",
+  );
+  err.sitebox = "export";
+  throw err;
+}
+
+function loadHandler(route) {
+  let p = loadingHandlers.get(route);
+  if (p === undefined) {
+    p = dispatchImport(route).then((ns) => {
+      const fn = handlerOf(ns, route);
+      readyHandlers.set(route, fn);
+      return fn;
+    });
+    loadingHandlers.set(route, p);
+  }
+  return p;
+}
+
+function failRequest(id, kind, e) {
+  const [message, stack] = errorText(e);
+  host.fail(id, kind, message, stack);
+}
+
+function describe(v) {
+  if (v === null) return "null";
+  if (typeof v !== "object") return typeof v;
+  const ctor = v.constructor;
+  return ctor && typeof ctor.name === "string" ? "a " + ctor.name : "an object";
+}
+
+function finish(id, response) {
+  let parts;
+  try {
+    parts = responseParts(response);
+  } catch (e) {
+    host.fail(id, "type", "handler returned " + describe(response) + ", not a Response", "");
+    return;
+  }
+  const meta = dispatchStringify({ i: id, s: parts.status, h: parts.headers, k: parts.kind });
+  if (parts.kind !== "stream") {
+    host.respond(meta, parts.body);
+    return;
+  }
+  host.respond(meta);
+  streamCancels.set(id, true);
+  readStreamInto(
+    parts.body,
+    (chunk) => {
+      if (streamCancels.has(id)) host.chunk(id, chunk);
+    },
+    () => {
+      streamCancels.delete(id);
+      host.end(id);
+    },
+    (e) => {
+      streamCancels.delete(id);
+      failRequest(id, "throw", e);
+    },
+  );
+  const stream = parts.body;
+  streamCancels.set(id, () => stream.cancel().catch(() => {}));
+}
+
+function run(id, fn, request) {
+  const ctx = {
+    waitUntil(promise) {
+      Promise.resolve(promise).catch((e) =>
+        host.log("error", "waitUntil: " + errorText(e).join("\n")),
+      );
+    },
+    passThroughOnException() {},
+  };
+  let result;
+  try {
+    result = fn(request, siteEnv, ctx);
+  } catch (e) {
+    failRequest(id, "throw", e);
+    return;
+  }
+  if (result !== null && typeof result === "object" && typeof result.then === "function") {
+    result.then(
+      (r) => finish(id, r),
+      (e) => failRequest(id, "throw", e),
+    );
+  } else finish(id, result);
+}
+
+const entry = {
+  init(envJson) {
+    siteEnv = Object.freeze(dispatchParse(envJson));
+  },
+  dispatch(metaJson, body) {
+    const m = dispatchParse(metaJson);
+    const id = m.i;
+    let request;
+    try {
+      request = newIncomingRequest(m.u, m.m, m.h, body, undefined);
+    } catch (e) {
+      failRequest(id, "throw", e);
+      return;
+    }
+    const fn = readyHandlers.get(m.r);
+    if (fn !== undefined) {
+      run(id, fn, request);
+      return;
+    }
+    loadHandler(m.r).then(
+      (f) => run(id, f, request),
+      (e) => failRequest(id, e && e.sitebox === "export" ? "export" : "load", e),
+    );
+  },
+  load(route, token) {
+    loadHandler(route).then(
+      () => host.loadResult(token, "", ""),
+      (e) => {
+        const [message, stack] = errorText(e);
+        host.loadResult(token, message, stack);
+      },
+    );
+  },
+  fire(id) {
+    runTimer(id);
+  },
+  cancel(id) {
+    const c = streamCancels.get(id);
+    streamCancels.delete(id);
+    if (typeof c === "function") c();
+  },
+};
+return entry;

@@ -1,0 +1,53 @@
+/**
+ * Checks the response record a handler's Response became, before any of it reaches a socket.
+ * It comes from untrusted code: a bad status, a header name that is not a token, or a value with
+ * CR/LF/NUL (response splitting) fails the request with a message for the error log. Pure.
+ */
+export type BodyKind = "none" | "text" | "bytes" | "stream";
+
+export interface ResponseMeta {
+  id: number;
+  status: number;
+  headers: string[];
+  kind: BodyKind;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+/** Framing is the server's job: a handler cannot set these. */
+const HOP_BY_HOP = new Set([
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+]);
+const KINDS = new Set(["none", "text", "bytes", "stream"]);
+
+/** The checked record, or a sentence saying what was wrong. */
+export function checkResponseMeta(text: string): ResponseMeta | string {
+  let raw: { i?: unknown; s?: unknown; h?: unknown; k?: unknown };
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return "response record is not JSON";
+  }
+  const { i, s, h, k } = raw;
+  if (typeof i !== "number") return "response record has no request id";
+  if (typeof s !== "number" || !Number.isInteger(s) || s < 200 || s > 599)
+    return `response status ${String(s)} is not an integer from 200 to 599`;
+  if (!Array.isArray(h) || h.length % 2 !== 0) return "response headers are malformed";
+  if (typeof k !== "string" || !KINDS.has(k)) return "response body kind is malformed";
+  const headers: string[] = [];
+  for (let n = 0; n < h.length; n += 2) {
+    const name = h[n];
+    const value = h[n + 1];
+    if (typeof name !== "string" || !TOKEN.test(name))
+      return `invalid header name ${JSON.stringify(name)}`;
+    if (typeof value !== "string" || BAD_VALUE.test(value))
+      return `invalid value for header ${name}: it contains CR, LF or NUL`;
+    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+    headers.push(name, value);
+  }
+  return { id: i, status: s, headers, kind: k as BodyKind };
+}

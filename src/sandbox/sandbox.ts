@@ -1,0 +1,398 @@
+/**
+ * One site's sandbox: a QuickJS runtime and context in a wasm instance of its own, holding the
+ * site's evaluated modules (the module cache, and module-level state). Requests cross into it once
+ * each: a JSON record in, a response record out through a host function.
+ *
+ * A sandbox that hits a limit is abandoned, never disposed: dropping the last reference frees the
+ * whole wasm instance, and quickjs-emscripten's dispose after an out-of-memory error can abort.
+ */
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten";
+import { SiteboxError } from "../errors.js";
+import type { Log } from "../log.js";
+import type { SiteSettings } from "../site-config.js";
+import { installHost, type HostHooks } from "./host.js";
+import { resolveSpecifier } from "./loader.js";
+import { PRELUDE_NAME, preludeSource } from "./prelude.js";
+import { newInstance, type QuickJSInstance } from "./wasm.js";
+import { checkResponseMeta, type BodyKind } from "./response-meta.js";
+
+/** A request as the sandbox sees it. `headers` is Node's rawHeaders list. */
+export interface IncomingRecord {
+  method: string;
+  url: string;
+  headers: string[];
+  body: Uint8Array | null;
+  route: string;
+}
+
+/** Where a response goes; implemented by the HTTP front. */
+export interface ResponseSink {
+  head(
+    status: number,
+    headers: string[],
+    kind: BodyKind,
+    body: string | Uint8Array | undefined,
+  ): void;
+  chunk(data: string | Uint8Array): void;
+  end(): void;
+  /** Before the head: answer with the error's status. After it: cut the response. */
+  fail(err: SiteboxError): void;
+}
+
+export interface SandboxInit {
+  site: string;
+  generation: number;
+  files: Readonly<Record<string, string>>;
+  settings: SiteSettings;
+  worker: number;
+  log: Log;
+}
+
+interface Pending {
+  sink: ResponseSink;
+  route: string;
+  streaming: boolean;
+  wall: NodeJS.Timeout;
+}
+
+const MAX_TIMERS = 10_000;
+const STACK_BYTES = 512 * 1024;
+
+export class Sandbox implements HostHooks {
+  readonly site: string;
+  generation: number;
+  readonly settings: SiteSettings;
+  /** Modules this sandbox has evaluated: its part of the site's import graph. */
+  readonly loaded = new Set<string>();
+  readonly createdAt = Date.now();
+  lastUsed = Date.now();
+  requests = 0;
+  /** Set once the sandbox is abandoned; it then answers nothing. */
+  deadReason: string | null = null;
+  /** Called once when the sandbox is abandoned, so its owner can drop it. */
+  onDead: (reason: string) => void = () => {};
+
+  #files: Readonly<Record<string, string>>;
+  #instance: QuickJSInstance;
+  #runtime: QuickJSRuntime;
+  #ctx: QuickJSContext;
+  #entry: {
+    dispatch: QuickJSHandle;
+    fire: QuickJSHandle;
+    load: QuickJSHandle;
+    cancel: QuickJSHandle;
+  };
+  #log: Log;
+  #worker: number;
+  #deadline = Infinity;
+  #interrupted = false;
+  #outOfMemory = false;
+  #nextId = 1;
+  #pending = new Map<number, Pending>();
+  #timers = new Map<number, NodeJS.Timeout>();
+  #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+  private constructor(init: SandboxInit, instance: QuickJSInstance) {
+    this.site = init.site;
+    this.generation = init.generation;
+    this.settings = init.settings;
+    this.#files = init.files;
+    this.#log = init.log;
+    this.#worker = init.worker;
+    this.#instance = instance;
+    const runtime = instance.module.newRuntime();
+    this.#runtime = runtime;
+    // QuickJS's own count throws a catchable "out of memory" before the hard wasm cap is reached.
+    runtime.setMemoryLimit(Math.max(8 << 20, instance.capBytes - (6 << 20)));
+    runtime.setMaxStackSize(STACK_BYTES);
+    runtime.setInterruptHandler(() => {
+      if (performance.now() <= this.#deadline) return false;
+      this.#interrupted = true;
+      return true;
+    });
+    runtime.setModuleLoader(
+      (name) => {
+        this.loaded.add(name);
+        return this.#files[name]!;
+      },
+      (base, requested) => {
+        const r = resolveSpecifier(base, requested, this.#files);
+        return r.ok ? r.name : { error: new Error(r.message) };
+      },
+    );
+    const ctx = runtime.newContext();
+    this.#ctx = ctx;
+    installHost(ctx, this);
+    const entry = ctx.unwrapResult(ctx.evalCode(preludeSource(), PRELUDE_NAME));
+    ctx.setProp(ctx.global, "__host", ctx.undefined);
+    const del = ctx.unwrapResult(ctx.evalCode("delete globalThis.__host", PRELUDE_NAME));
+    del.dispose();
+    const get = (name: string) => ctx.getProp(entry, name);
+    this.#entry = {
+      dispatch: get("dispatch"),
+      fire: get("fire"),
+      load: get("load"),
+      cancel: get("cancel"),
+    };
+    const init_ = get("init");
+    const env = ctx.newString(JSON.stringify(init.settings.vars));
+    this.#call(init_, env);
+    env.dispose();
+    init_.dispose();
+    entry.dispose();
+  }
+
+  static async create(init: SandboxInit): Promise<Sandbox> {
+    return new Sandbox(init, await newInstance(init.settings.limits.memoryMb));
+  }
+
+  /** Carries the sandbox into a generation that changed none of the files it loaded. */
+  adopt(generation: number, files: Readonly<Record<string, string>>): void {
+    this.generation = generation;
+    this.#files = files;
+  }
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Bytes of linear memory the interpreter has grown to (never shrinks). */
+  get memoryBytes(): number {
+    return this.#instance.memory.buffer.byteLength;
+  }
+
+  /** Runs one request. The answer (or failure) arrives on `sink`, exactly once. */
+  dispatch(req: IncomingRecord, sink: ResponseSink): void {
+    if (this.deadReason !== null) {
+      sink.fail(new SiteboxError("ERR_UNAVAILABLE", "sandbox abandoned"));
+      return;
+    }
+    const id = this.#nextId++;
+    this.requests++;
+    this.lastUsed = Date.now();
+    const wall = setTimeout(() => this.#wallTimeout(id), this.settings.limits.wallTimeoutMs);
+    this.#pending.set(id, { sink, route: req.route, streaming: false, wall });
+    const { ctx } = this;
+    const meta = ctx.newString(
+      JSON.stringify({ i: id, m: req.method, u: req.url, h: req.headers, r: req.route }),
+    );
+    if (req.body !== null && req.body.byteLength > 0) {
+      const b = req.body;
+      const body = ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      this.#call(this.#entry.dispatch, meta, body);
+      body.dispose();
+    } else this.#call(this.#entry.dispatch, meta);
+    meta.dispose();
+  }
+
+  /** Evaluates a module (and what it imports) without a request: preload and validation. */
+  load(route: string): Promise<void> {
+    if (this.deadReason !== null) return Promise.reject(new Error(this.deadReason));
+    return new Promise((resolve, reject) => {
+      const token = this.#nextId++;
+      this.#loads.set(token, { resolve, reject });
+      const name = this.#ctx.newString(route);
+      const tok = this.#ctx.newNumber(token);
+      this.#call(this.#entry.load, name, tok);
+      name.dispose();
+      tok.dispose();
+    });
+  }
+
+  /** The client went away: stop a streamed body. */
+  cancel(sinkOwner: ResponseSink): void {
+    for (const [id, p] of this.#pending) {
+      if (p.sink !== sinkOwner) continue;
+      this.#finish(id);
+      if (p.streaming) {
+        const h = this.#ctx.newNumber(id);
+        this.#call(this.#entry.cancel, h);
+        h.dispose();
+      }
+    }
+  }
+
+  /** Drops the sandbox: pending requests fail, timers stop, the instance is left to the GC. */
+  abandon(err: SiteboxError): void {
+    if (this.deadReason !== null) return;
+    this.deadReason = err.message;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    for (const [id, p] of this.#pending) {
+      this.#finish(id);
+      p.sink.fail(err);
+    }
+    for (const l of this.#loads.values()) l.reject(err);
+    this.#loads.clear();
+    this.onDead(err.message);
+  }
+
+  private get ctx(): QuickJSContext {
+    return this.#ctx;
+  }
+
+  /** The one way into the interpreter: a CPU deadline, then the job queue, then limit checks. */
+  #call(fn: QuickJSHandle, ...args: QuickJSHandle[]): void {
+    if (this.deadReason !== null) return;
+    const ctx = this.#ctx;
+    this.#deadline = performance.now() + this.settings.limits.timeoutMs;
+    try {
+      const result = ctx.callFunction(fn, ctx.undefined, ...args);
+      if (result.error) this.#internalError(result.error);
+      else result.value.dispose();
+      for (;;) {
+        const jobs = this.#runtime.executePendingJobs(-1);
+        if (jobs.error) {
+          this.#internalError(jobs.error);
+          if (this.#interrupted || this.#outOfMemory) break;
+          continue;
+        }
+        break;
+      }
+    } catch (err) {
+      // A wasm trap (abort, unreachable, out-of-bounds) ends this interpreter for good.
+      this.#log.error(this.#tags(), `interpreter aborted: ${(err as Error).message}`);
+      this.abandon(new SiteboxError("ERR_MEMORY", "sandbox interpreter aborted"));
+      return;
+    } finally {
+      this.#deadline = Infinity;
+    }
+    if (this.#interrupted)
+      this.abandon(
+        new SiteboxError(
+          "ERR_TIMEOUT",
+          `CPU time limit (${this.settings.limits.timeoutMs} ms) passed`,
+        ),
+      );
+    else if (this.#outOfMemory)
+      this.abandon(
+        new SiteboxError(
+          "ERR_MEMORY",
+          `memory limit (${this.settings.limits.memoryMb} MB) reached`,
+        ),
+      );
+  }
+
+  /** An error that escaped the prelude's own handling (it catches handler errors itself). */
+  #internalError(handle: QuickJSHandle): void {
+    let text: string;
+    try {
+      const e = this.#ctx.dump(handle) as { message?: string; stack?: string } | string;
+      text =
+        typeof e === "object" && e !== null ? `${e.message ?? ""}\n${e.stack ?? ""}` : String(e);
+    } catch {
+      text = "unprintable error";
+    }
+    handle.dispose();
+    this.#noteError(text);
+    if (!this.#interrupted && !this.#outOfMemory) this.#log.error(this.#tags(), text.trim());
+  }
+
+  #noteError(text: string): void {
+    if (text.includes("out of memory")) this.#outOfMemory = true;
+    if (text.includes("interrupted")) this.#interrupted ||= performance.now() > this.#deadline;
+  }
+
+  #tags(route?: string) {
+    return { site: this.site, route, worker: this.#worker };
+  }
+
+  #finish(id: number): Pending | undefined {
+    const p = this.#pending.get(id);
+    if (p === undefined) return undefined;
+    this.#pending.delete(id);
+    clearTimeout(p.wall);
+    return p;
+  }
+
+  #wallTimeout(id: number): void {
+    const p = this.#pending.get(id);
+    if (p === undefined) return;
+    if (p.streaming) return; // the head went out in time; a stream may run long (SSE)
+    this.#finish(id);
+    this.#log.error(
+      this.#tags(p.route),
+      `no response within ${this.settings.limits.wallTimeoutMs} ms`,
+    );
+    p.sink.fail(new SiteboxError("ERR_WALL_TIMEOUT", "wall-clock limit passed"));
+  }
+
+  // ---- HostHooks: called from inside the interpreter ----
+
+  respond(metaText: string, body: string | Uint8Array | undefined): void {
+    const checked = checkResponseMeta(metaText);
+    if (typeof checked === "string") {
+      const id = Number(/"i":(\d+)/.exec(metaText)?.[1]);
+      this.fail(id, "type", checked, "");
+      return;
+    }
+    const p = this.#pending.get(checked.id);
+    if (p === undefined) return;
+    if (checked.kind === "stream") {
+      p.streaming = true;
+      clearTimeout(p.wall);
+    } else this.#finish(checked.id);
+    p.sink.head(checked.status, checked.headers, checked.kind, body);
+  }
+
+  chunk(id: number, data: string | Uint8Array): void {
+    this.#pending.get(id)?.sink.chunk(data);
+  }
+
+  end(id: number): void {
+    this.#finish(id)?.sink.end();
+  }
+
+  fail(id: number, kind: string, message: string, stack: string): void {
+    this.#noteError(message);
+    const p = this.#finish(id);
+    if (this.#outOfMemory) {
+      p?.sink.fail(new SiteboxError("ERR_MEMORY", message));
+      return;
+    }
+    const route = p?.route;
+    const detail = stack && !stack.includes(message) ? `${message}\n${stack}` : stack || message;
+    this.#log.error(
+      this.#tags(route),
+      `${kind === "load" ? "module failed to load" : "handler failed"}: ${detail.trim()}`,
+    );
+    const code = kind === "load" || kind === "export" ? "ERR_MODULE_LOAD" : "ERR_HANDLER";
+    p?.sink.fail(new SiteboxError(code, message));
+  }
+
+  log(level: string, text: string): void {
+    this.#log.console(this.#tags(), level, text);
+  }
+
+  setTimer(id: number, ms: number): void {
+    if (this.#timers.size >= MAX_TIMERS || !(id > 0)) {
+      this.#log.error(this.#tags(), `timer refused: more than ${MAX_TIMERS} pending`);
+      return;
+    }
+    const delay = Number.isFinite(ms) && ms > 0 ? Math.min(ms, 2 ** 31 - 1) : 0;
+    const t = setTimeout(() => {
+      this.#timers.delete(id);
+      const h = this.#ctx.newNumber(id);
+      this.#call(this.#entry.fire, h);
+      h.dispose();
+    }, delay);
+    t.unref();
+    this.#timers.set(id, t);
+  }
+
+  clearTimer(id: number): void {
+    const t = this.#timers.get(id);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.#timers.delete(id);
+  }
+
+  loadResult(token: number, error: string, stack: string): void {
+    const l = this.#loads.get(token);
+    if (l === undefined) return;
+    this.#loads.delete(token);
+    this.#noteError(error);
+    if (error === "") l.resolve();
+    else l.reject(new SiteboxError("ERR_MODULE_LOAD", error, { stack: stack || error }));
+  }
+}

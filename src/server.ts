@@ -1,0 +1,218 @@
+/**
+ * The worker's HTTP front: Host → site, path → static file or route, body within --max-body, one
+ * dispatch into the site's sandbox, the response written back, one access-log line.
+ *
+ * Lifecycle of a request and the status each phase can give:
+ *   status page (/.sitebox/) → site (404) → path decode (404) → static file / route (404)
+ *   → body (413) → generation gate → sandbox (500 load, 503 limits) → handler (500, 504) → response
+ */
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Config } from "./config.js";
+import { publicMessage, SiteboxError, toStatus } from "./errors.js";
+import { clfDate, clfQuote, type Log } from "./log.js";
+import { decodePath, matchRoute, siteForHost } from "./router.js";
+import type { ResponseSink } from "./sandbox/sandbox.js";
+import type { BodyKind } from "./sandbox/response-meta.js";
+import type { SiteEntry, SiteRegistry } from "./sites.js";
+import { serveStatic } from "./static.js";
+
+export interface ServerHooks {
+  /** Answers /.sitebox/... paths; false when it is not a status path. */
+  status(req: IncomingMessage, res: ServerResponse): boolean;
+  onRequestStart(): void;
+  onRequestEnd(): void;
+}
+
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  start: number;
+  status: number;
+  bytes: number;
+  entry: SiteEntry | null;
+}
+
+const SAFE_HOST = /^[A-Za-z0-9.\-:[\]]+$/;
+
+export function createSiteServer(
+  config: Config,
+  sites: SiteRegistry,
+  log: Log,
+  worker: number,
+  hooks: ServerHooks,
+): http.Server {
+  const server = http.createServer({
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.headersTimeoutMs + config.wallTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, config.headersTimeoutMs / 4)),
+    keepAliveTimeout: 5000,
+  });
+
+  const accessLog = (x: Exchange) => {
+    const { req } = x;
+    log.access(
+      `${req.socket.remoteAddress ?? "-"} - - ${clfDate()} "${clfQuote(`${req.method} ${req.url} HTTP/${req.httpVersion}`)}" ` +
+        `${x.status} ${x.bytes > 0 ? x.bytes : "-"} "${clfQuote(req.headers.referer)}" "${clfQuote(req.headers["user-agent"])}"`,
+    );
+  };
+
+  const finish = (x: Exchange) => {
+    accessLog(x);
+    hooks.onRequestEnd();
+    const e = x.entry;
+    if (e !== null) {
+      e.latency.record(Math.max(1, Math.round((performance.now() - x.start) * 1000)));
+      if (x.status >= 500) e.errors++;
+    }
+  };
+
+  const sendError = (x: Exchange, err: unknown) => {
+    const status = toStatus(err);
+    if (x.res.headersSent) {
+      x.res.destroy();
+      return;
+    }
+    const text = publicMessage(status) + "\n";
+    x.status = status;
+    x.bytes = text.length;
+    const headers: http.OutgoingHttpHeaders = {
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": text.length,
+    };
+    if (status === 413) headers.connection = "close";
+    if (status === 503) headers["retry-after"] = "1";
+    x.res.writeHead(status, headers).end(text);
+  };
+
+  const sinkFor = (x: Exchange, debug: string[]): ResponseSink => ({
+    head(status: number, headers: string[], kind: BodyKind, body: string | Uint8Array | undefined) {
+      const { res } = x;
+      if (res.headersSent || res.destroyed) return;
+      x.status = status;
+      if (debug.length > 0) headers.push(...debug);
+      if (kind === "stream") {
+        res.writeHead(status, headers);
+        res.flushHeaders();
+        return;
+      }
+      const length =
+        body === undefined
+          ? 0
+          : typeof body === "string"
+            ? Buffer.byteLength(body)
+            : body.byteLength;
+      x.bytes = length;
+      if (status !== 204 && status !== 304) headers.push("content-length", String(length));
+      res.writeHead(status, headers);
+      res.end(body);
+    },
+    chunk(data: string | Uint8Array) {
+      x.bytes += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+      x.res.write(data);
+    },
+    end() {
+      x.res.end();
+    },
+    fail(err: SiteboxError) {
+      sendError(x, err);
+    },
+  });
+
+  async function handle(x: Exchange): Promise<void> {
+    const { req, res } = x;
+    const site = siteForHost(req.headers.host, sites.names);
+    const segments = decodePath(req.url ?? "/");
+    if (site === null || segments === null)
+      return sendError(x, new SiteboxError("ERR_NOT_FOUND", "no site"));
+    const pending = sites.site(site);
+    const entry = pending instanceof Promise ? await pending : pending;
+    x.entry = entry;
+    entry.requests++;
+    entry.lastUsed = Date.now();
+    while (entry.gate !== null) await entry.gate;
+    // Counted from here, so a generation switch waits for this request (generations.ts).
+    entry.active++;
+    res.once("close", () => {
+      if (--entry.active === 0) entry.onIdle?.();
+    });
+    const gen = entry.current;
+    const isRead = req.method === "GET" || req.method === "HEAD";
+    let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
+    if (route === null && isRead) {
+      const served = await serveStatic(req, res, gen.publicRoot, segments.join("/"));
+      if (served !== false) {
+        x.status = served.status;
+        x.bytes = served.bytes;
+        return;
+      }
+    }
+    route ??= matchRoute(gen.index, segments);
+    if (route === null) return sendError(x, new SiteboxError("ERR_NOT_FOUND", "no route"));
+    const limit = gen.settings?.limits.maxBodyBytes ?? config.maxBodyBytes;
+    const body = await readBody(req, limit);
+    if (body === "too-large")
+      return sendError(x, new SiteboxError("ERR_BODY_TOO_LARGE", "body too large"));
+    const sandbox = await sites.sandbox(entry);
+    const host =
+      req.headers.host !== undefined && SAFE_HOST.test(req.headers.host) ? req.headers.host : site;
+    const debug = config.debugHeaders
+      ? ["x-sitebox-worker", String(worker), "x-sitebox-generation", String(sandbox.generation)]
+      : [];
+    const sink = sinkFor(x, debug);
+    res.once("close", () => {
+      if (!res.writableFinished) sandbox.cancel(sink);
+    });
+    sandbox.dispatch(
+      {
+        method: req.method ?? "GET",
+        url: `http://${host}${req.url}`,
+        headers: req.rawHeaders,
+        body,
+        route,
+      },
+      sink,
+    );
+  }
+
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const x: Exchange = { req, res, start: performance.now(), status: 0, bytes: 0, entry: null };
+    hooks.onRequestStart();
+    res.once("close", () => finish(x));
+    if (req.url?.startsWith("/.sitebox/") && hooks.status(req, res)) {
+      x.status = res.statusCode;
+      return;
+    }
+    handle(x).catch((err) => {
+      if (!(err instanceof SiteboxError) || err.code === "ERR_CONFIG" || err.status >= 500)
+        log.error({ site: x.entry?.name, worker }, (err as Error).message);
+      if (x.entry !== null) x.entry.lastError = (err as Error).message;
+      sendError(x, err);
+    });
+  });
+  return server;
+}
+
+/** The whole body, null when there is none, or "too-large" as soon as it passes `limit`. */
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | null | "too-large"> {
+  const declared = req.headers["content-length"];
+  if (declared === undefined && req.headers["transfer-encoding"] === undefined)
+    return Promise.resolve(null);
+  if (declared !== undefined && Number(declared) > limit) return Promise.resolve("too-large");
+  if (declared === "0") return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.pause();
+        resolve("too-large");
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(size === 0 ? null : Buffer.concat(chunks, size)));
+    req.once("error", reject);
+  });
+}

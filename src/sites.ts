@@ -1,0 +1,275 @@
+/**
+ * A worker's sites: for each one the generation it serves (files from the primary), the settings
+ * and route table derived from it, and the sandbox built from it. The cache policy decides when a
+ * sandbox is reused; the generation protocol (generations.ts in the primary) decides when a new
+ * generation replaces the old one.
+ */
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
+import type { Config } from "./config.js";
+import { SiteboxError } from "./errors.js";
+import type { Log } from "./log.js";
+import type { GenerationData } from "./messages.js";
+import { buildRouteIndex, type RouteIndex } from "./router.js";
+import { Sandbox } from "./sandbox/sandbox.js";
+import { defaultLimits, parseSiteJson, type SiteSettings } from "./site-config.js";
+import { readSnapshot, stampOf } from "./snapshot.js";
+import type { SiteStats } from "./stats.js";
+
+/** Everything derived from one generation's files; immutable. */
+export class Generation {
+  readonly number: number;
+  readonly data: GenerationData;
+  readonly settings: SiteSettings | null;
+  readonly settingsError: SiteboxError | null;
+  readonly index: RouteIndex;
+  readonly publicRoot: string;
+
+  constructor(data: GenerationData, config: Config) {
+    this.number = data.generation;
+    this.data = data;
+    const { snapshot } = data;
+    let settings: SiteSettings | null = null;
+    let settingsError: SiteboxError | null = null;
+    try {
+      settings = parseSiteJson(snapshot.siteJson, `${data.site}/site.json`, defaultLimits(config));
+      if (settings.main !== null && !Object.hasOwn(snapshot.files, settings.main))
+        throw new SiteboxError(
+          "ERR_CONFIG",
+          `${data.site}/site.json: "main" names ${settings.main}, which does not exist`,
+        );
+    } catch (err) {
+      settingsError = err as SiteboxError;
+    }
+    this.settings = settings;
+    this.settingsError = settingsError;
+    this.index = buildRouteIndex(Object.keys(snapshot.files), settings?.main ?? null);
+    this.publicRoot = join(snapshot.root, "public");
+  }
+}
+
+export class SiteEntry {
+  readonly name: string;
+  current: Generation;
+  sandbox: Sandbox | null = null;
+  building: Promise<Sandbox> | null = null;
+  /** While a new generation is switched in, requests wait here (see generations.ts). */
+  gate: Promise<void> | null = null;
+  openGate: (() => void) | null = null;
+  /** Requests started and not yet answered, for the drain phase. */
+  active = 0;
+  onIdle: (() => void) | null = null;
+  /** Built to the side by "prepare", swapped in by "commit". */
+  prepared: { generation: Generation; sandbox: Sandbox | null } | null = null;
+  lastUsed = Date.now();
+  requests = 0;
+  errors = 0;
+  limitKills = 0;
+  lastError: string | null = null;
+  readonly rebuilds: { at: number; generation: number; reason: string }[] = [];
+  readonly latency: RecordableHistogram = createHistogram();
+
+  constructor(name: string, current: Generation) {
+    this.name = name;
+    this.current = current;
+  }
+
+  noteRebuild(reason: string): void {
+    this.rebuilds.push({ at: Date.now(), generation: this.current.number, reason });
+    if (this.rebuilds.length > 20) this.rebuilds.shift();
+  }
+
+  stats(): SiteStats {
+    const h = this.latency;
+    return {
+      site: this.name,
+      generation: this.current.number,
+      loaded: this.sandbox !== null,
+      requests: this.requests,
+      errors: this.errors,
+      limitKills: this.limitKills,
+      p50Ms: h.count ? h.percentile(50) / 1000 : 0,
+      p99Ms: h.count ? h.percentile(99) / 1000 : 0,
+      sandboxBytes: this.sandbox?.memoryBytes ?? 0,
+      modules: this.sandbox ? [...this.sandbox.loaded] : [],
+      lastError: this.lastError,
+      rebuilds: [...this.rebuilds],
+    };
+  }
+}
+
+export type FetchGeneration = (site: string) => Promise<GenerationData>;
+
+export class SiteRegistry {
+  readonly config: Config;
+  readonly entries = new Map<string, SiteEntry>();
+  names: ReadonlySet<string> = new Set();
+  abandoned = 0;
+  cacheHits = 0;
+  cacheMisses = 0;
+  /** `stat` policy: tell the primary a loaded file changed; resolves when it has been handled. */
+  reportStale: (site: string) => Promise<void> = async () => {};
+  #log: Log;
+  #worker: number;
+  #fetch: FetchGeneration;
+  #loading = new Map<string, Promise<SiteEntry>>();
+
+  constructor(config: Config, log: Log, worker: number, fetch: FetchGeneration) {
+    this.config = config;
+    this.#log = log;
+    this.#worker = worker;
+    this.#fetch = fetch;
+    this.refreshNames();
+  }
+
+  /** Site folders that exist now; re-read on a timer and on the watcher's word. */
+  refreshNames(): void {
+    try {
+      this.names = new Set(
+        readdirSync(this.config.sitesDir, { withFileTypes: true })
+          .filter((d) => (d.isDirectory() || d.isSymbolicLink()) && !d.name.startsWith("."))
+          .map((d) => d.name),
+      );
+    } catch (err) {
+      this.#log.error(
+        { worker: this.#worker },
+        `cannot list ${this.config.sitesDir}: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /** The site's entry, fetching its current generation from the primary the first time. */
+  site(name: string): Promise<SiteEntry> | SiteEntry {
+    const entry = this.entries.get(name);
+    if (entry !== undefined) return entry;
+    let p = this.#loading.get(name);
+    if (p === undefined) {
+      p = this.#fetch(name).then(
+        (data) => {
+          const e = new SiteEntry(name, new Generation(data, this.config));
+          this.entries.set(name, e);
+          this.#loading.delete(name);
+          return e;
+        },
+        (err) => {
+          this.#loading.delete(name);
+          throw err;
+        },
+      );
+      this.#loading.set(name, p);
+    }
+    return p;
+  }
+
+  /** The sandbox that answers the site's next request, per the cache policy. */
+  async sandbox(entry: SiteEntry): Promise<Sandbox> {
+    const gen = entry.current;
+    if (gen.settings === null) throw gen.settingsError!;
+    if (this.config.cache === "none") {
+      // CGI: the files as they are on disk now, a fresh interpreter, nothing kept.
+      this.cacheMisses++;
+      const snapshot = await readSnapshot(this.config.sitesDir, entry.name);
+      const fresh = new Generation(
+        { site: entry.name, generation: gen.number, snapshot },
+        this.config,
+      );
+      if (fresh.settings === null) throw fresh.settingsError!;
+      return this.#build(entry, fresh);
+    }
+    if (this.config.cache === "stat" && entry.sandbox !== null && this.#changedOnDisk(entry)) {
+      await this.reportStale(entry.name);
+      return this.sandbox(entry);
+    }
+    if (entry.sandbox !== null && entry.sandbox.deadReason === null) {
+      this.cacheHits++;
+      return entry.sandbox;
+    }
+    if (entry.building === null) {
+      this.cacheMisses++;
+      const building = this.#build(entry, gen).then(
+        (sb) => {
+          if (entry.building === building) entry.building = null;
+          if (entry.current === gen) {
+            entry.sandbox = sb;
+            entry.noteRebuild(
+              entry.rebuilds.length === 0 ? "first request" : "replaced abandoned sandbox",
+            );
+          }
+          return sb;
+        },
+        (err) => {
+          if (entry.building === building) entry.building = null;
+          throw err;
+        },
+      );
+      entry.building = building;
+    }
+    return entry.building;
+  }
+
+  /** A new sandbox for `gen`; when it is abandoned, it is dropped and counted. */
+  async #build(entry: SiteEntry, gen: Generation): Promise<Sandbox> {
+    const sb = await Sandbox.create({
+      site: entry.name,
+      generation: gen.number,
+      files: gen.data.snapshot.files,
+      settings: gen.settings!,
+      worker: this.#worker,
+      log: this.#log,
+    });
+    this.watchSandbox(entry, sb);
+    return sb;
+  }
+
+  /** When `sb` is abandoned (a limit hit), it is dropped and counted. */
+  watchSandbox(entry: SiteEntry, sb: Sandbox): void {
+    sb.onDead = (reason) => {
+      this.abandoned++;
+      entry.limitKills++;
+      entry.lastError = reason;
+      if (entry.sandbox === sb) entry.sandbox = null;
+      this.#log.error({ site: entry.name, worker: this.#worker }, `sandbox abandoned: ${reason}`);
+    };
+  }
+
+  /** `stat` policy: has any file the sandbox loaded, or any folder of the site, changed? */
+  #changedOnDisk(entry: SiteEntry): boolean {
+    const { snapshot } = entry.current.data;
+    const root = snapshot.root;
+    const check = (rel: string) => {
+      const want = snapshot.stamps[rel];
+      try {
+        return want === undefined || stampOf(statSync(join(root, rel), { bigint: true })) !== want;
+      } catch {
+        return true;
+      }
+    };
+    for (const rel of entry.sandbox!.loaded) if (check(rel)) return true;
+    for (const rel of Object.keys(snapshot.stamps))
+      if (!Object.hasOwn(snapshot.files, rel) && rel !== "site.json" && check(rel)) return true;
+    return check("site.json") && snapshot.siteJson !== null;
+  }
+
+  /** Drops sandboxes idle longer than --site-idle, and the least recent beyond --max-sites. */
+  evictIdle(now = Date.now()): void {
+    const idleMs = this.config.siteIdleSeconds * 1000;
+    const live = [...this.entries.values()].filter((e) => e.sandbox !== null);
+    live.sort((a, b) => a.lastUsed - b.lastUsed);
+    let excess = live.length - this.config.maxSites;
+    for (const e of live) {
+      const idle = idleMs > 0 && now - e.lastUsed > idleMs;
+      if ((idle || excess > 0) && e.sandbox!.inFlight === 0 && e.active === 0) {
+        e.sandbox = null;
+        e.noteRebuild(idle ? "evicted: idle" : "evicted: over --max-sites");
+        excess--;
+      }
+    }
+  }
+
+  totalSandboxBytes(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.sandbox?.memoryBytes ?? 0;
+    return n;
+  }
+}

@@ -1,0 +1,29 @@
+/** Figures a worker reports to the primary for the status page (plain data, crosses IPC). */
+export interface SiteStats {
+  site: string;
+  generation: number | null;
+  loaded: boolean;
+  requests: number;
+  errors: number;
+  limitKills: number;
+  p50Ms: number;
+  p99Ms: number;
+  sandboxBytes: number;
+  modules: string[];
+  lastError: string | null;
+  rebuilds: { at: number; generation: number; reason: string }[];
+}
+
+export interface WorkerStats {
+  pid: number;
+  id: number;
+  startedAt: number;
+  requests: number;
+  inFlight: number;
+  rssBytes: number;
+  sandboxBytes: number;
+  abandoned: number;
+  cacheHits: number;
+  cacheMisses: number;
+  sites: SiteStats[];
+}

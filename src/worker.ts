@@ -1,0 +1,146 @@
+/**
+ * A worker process: the analogue of an Apache prefork child with mod_python loaded. Wiring only:
+ * config from the primary, the site registry, the HTTP front, and the IPC messages.
+ */
+import type { Server } from "node:http";
+import type { Config } from "./config.js";
+import { Requests } from "./ipc.js";
+import { StdLog } from "./log.js";
+import { isMessage, type GenerationData, type ToPrimary, type ToWorker } from "./messages.js";
+import { createSiteServer } from "./server.js";
+import { SiteRegistry } from "./sites.js";
+import { StatusEndpoint } from "./status-endpoint.js";
+import { WorkerGenerations } from "./worker-generations.js";
+import type { WorkerStats } from "./stats.js";
+
+const config = JSON.parse(process.env.SITEBOX_CONFIG!) as Config;
+const workerId = Number(process.env.SITEBOX_WORKER_ID ?? "0");
+const log = new StdLog();
+const requests = new Requests();
+const send = (m: ToPrimary) => {
+  if (process.connected) process.send!(m);
+};
+
+const sites = new SiteRegistry(config, log, workerId, async (site) => {
+  const reply = await requests.ask<{ data: GenerationData | null; error: string | null }>(
+    (reqId) => ({
+      type: "snapshot-request",
+      reqId,
+      site,
+    }),
+  );
+  if (reply.data === null) throw new Error(reply.error ?? `cannot read site ${site}`);
+  return reply.data;
+});
+sites.reportStale = async (site) => {
+  // Wait for the primary to roll the new generation out (or to find nothing changed).
+  const entry = sites.entries.get(site);
+  const before = entry?.current;
+  send({ type: "stale", site });
+  const until = Date.now() + 2000;
+  while (entry !== undefined && entry.current === before && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 2));
+    if (entry.gate !== null) await entry.gate;
+  }
+};
+const generations = new WorkerGenerations(sites, log, workerId, send);
+
+const startedAt = Date.now();
+let served = 0;
+let inFlight = 0;
+let draining = false;
+
+function stats(): WorkerStats {
+  return {
+    pid: process.pid,
+    id: workerId,
+    startedAt,
+    requests: served,
+    inFlight,
+    rssBytes: process.memoryUsage.rss(),
+    sandboxBytes: sites.totalSandboxBytes(),
+    abandoned: sites.abandoned,
+    cacheHits: sites.cacheHits,
+    cacheMisses: sites.cacheMisses,
+    sites: [...sites.entries.values()].map((e) => e.stats()),
+  };
+}
+
+const status = new StatusEndpoint(config, (reqId) => send({ type: "status-request", reqId }));
+const server: Server = createSiteServer(config, sites, log, workerId, {
+  status: (req, res) => status.handle(req, res),
+  onRequestStart: () => {
+    served++;
+    inFlight++;
+    if (config.maxRequests > 0 && served === config.maxRequests)
+      send({ type: "recycle-me", reason: `served ${served} requests (--max-requests)` });
+  },
+  onRequestEnd: () => {
+    inFlight--;
+    if (draining && inFlight === 0) exitSoon();
+  },
+});
+
+function exitSoon(): void {
+  log.flush();
+  setImmediate(() => process.exit(0));
+}
+
+/** Stop accepting, let in-flight requests finish, close idle keep-alive connections, exit. */
+function drainWorker(): void {
+  if (draining) return;
+  draining = true;
+  server.close();
+  server.closeIdleConnections();
+  // Keep-alive connections that carry a request finish it, then close.
+  server.on("request", (_req, res) => res.setHeader("connection", "close"));
+  if (inFlight === 0) exitSoon();
+  setTimeout(exitSoon, config.wallTimeoutMs + 1000).unref();
+}
+
+process.on("message", (msg: unknown) => {
+  if (!isMessage<ToWorker>(msg)) return;
+  switch (msg.type) {
+    case "snapshot-reply":
+      requests.settle(msg.reqId, msg);
+      break;
+    case "prepare":
+      void generations.prepare(msg.data, msg.changed);
+      break;
+    case "drain":
+      generations.drain(msg.site, msg.generation);
+      break;
+    case "commit":
+      generations.commit(msg.site, msg.generation, msg.ok, msg.changed);
+      break;
+    case "sites-changed":
+      sites.refreshNames();
+      break;
+    case "stats-request":
+      send({ type: "stats", reqId: msg.reqId, stats: stats() });
+      break;
+    case "status-reply":
+      status.settle(msg.reqId, msg.snapshot);
+      break;
+    case "drain-worker":
+      drainWorker();
+      break;
+    case "crash":
+      if (process.env.SITEBOX_TEST_HOOKS === "1") process.exit(70);
+      break;
+  }
+});
+process.on("SIGTERM", drainWorker);
+process.on("SIGINT", () => {}); // the primary decides; a terminal's Ctrl-C reaches every process
+
+setInterval(() => sites.refreshNames(), 2000).unref();
+setInterval(() => sites.evictIdle(), 1000).unref();
+setInterval(() => send({ type: "heartbeat", busy: null }), 250).unref();
+
+server.listen(config.port, config.host, () => {
+  const address = server.address();
+  send({
+    type: "ready",
+    port: typeof address === "object" && address !== null ? address.port : config.port,
+  });
+});
