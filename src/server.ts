@@ -101,7 +101,7 @@ export function createSiteServer(
           : typeof body === "string"
             ? Buffer.byteLength(body)
             : body.byteLength;
-      x.bytes = length;
+      x.bytes = x.req.method === "HEAD" ? 0 : length;
       if (status !== 204 && status !== 304) headers.push("content-length", String(length));
       res.writeHead(status, headers);
       res.end(body);

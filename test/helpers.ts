@@ -106,12 +106,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       check();
     });
   const line = await Promise.race([
-    waitFor(/serving .* on http:\/\/[^:]+:(\d+)/),
+    waitFor(/serving .* on http:\/\/[^:]+:\d+ \(/),
     exited.then((code) => {
       throw new Error(`server exited (${code}) before serving:\n${err}`);
     }),
   ]);
-  const port = Number(/:(\d+) \(/.exec(line)![1]);
+  const port = Number(/:(\d+) \($/.exec(line)![1]);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

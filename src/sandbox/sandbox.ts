@@ -56,6 +56,8 @@ interface Pending {
 }
 
 const MAX_TIMERS = 10_000;
+/** Prefix of a module name that stands for a refused import; no file name starts with it. */
+const REFUSED = "\u0001refused:";
 const STACK_BYTES = 512 * 1024;
 
 export class Sandbox implements HostHooks {
@@ -110,14 +112,18 @@ export class Sandbox implements HostHooks {
       this.#interrupted = true;
       return true;
     });
+    // A failing normalizer loses its message in quickjs-emscripten 0.32 (the loader is still
+    // called, with garbage), so a refusal travels as a name the loader turns into the error.
     runtime.setModuleLoader(
       (name) => {
+        const source = name.startsWith(REFUSED) ? undefined : this.#files[name];
+        if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
         this.loaded.add(name);
-        return this.#files[name]!;
+        return source;
       },
       (base, requested) => {
         const r = resolveSpecifier(base, requested, this.#files);
-        return r.ok ? r.name : { error: new Error(r.message) };
+        return r.ok ? r.name : REFUSED + r.message;
       },
     );
     const ctx = runtime.newContext();
@@ -346,6 +352,10 @@ export class Sandbox implements HostHooks {
   fail(id: number, kind: string, message: string, stack: string): void {
     this.#noteError(message);
     const p = this.#finish(id);
+    if (this.#interrupted) {
+      p?.sink.fail(new SiteboxError("ERR_TIMEOUT", message));
+      return;
+    }
     if (this.#outOfMemory) {
       p?.sink.fail(new SiteboxError("ERR_MEMORY", message));
       return;

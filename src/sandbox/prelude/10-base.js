@@ -105,12 +105,18 @@ function utf8Encode(text) {
 function utf8Decode(u8, fatal, keepBOM) {
   const len = u8.byteLength;
   if (len === 0) return "";
-  if (len >= 3 && u8[0] === 0xef && u8[1] === 0xbb && u8[2] === 0xbf) {
-    const rest = u8.buffer.slice(u8.byteOffset + 3, u8.byteOffset + len);
-    return (keepBOM ? "\ufeff" : "") + host.decode(rest, !!fatal);
+  if (!(len >= 3 && u8[0] === 0xef && u8[1] === 0xbb && u8[2] === 0xbf)) {
+    if (u8.byteOffset === 0 && len === u8.buffer.byteLength) return host.decode(u8.buffer, !!fatal);
+    return host.decode(u8.buffer.slice(u8.byteOffset, u8.byteOffset + len), !!fatal);
   }
-  if (u8.byteOffset === 0 && len === u8.buffer.byteLength) return host.decode(u8.buffer, !!fatal);
-  return host.decode(u8.buffer.slice(u8.byteOffset, u8.byteOffset + len), !!fatal);
+  let prefix = keepBOM ? "\ufeff" : "";
+  let off = 3;
+  while (len - off >= 3 && u8[off] === 0xef && u8[off + 1] === 0xbb && u8[off + 2] === 0xbf) {
+    prefix += "\ufeff";
+    off += 3;
+  }
+  if (off === len) return prefix;
+  return prefix + host.decode(u8.buffer.slice(u8.byteOffset + off, u8.byteOffset + len), !!fatal);
 }
 
 // "Error: message\n    at ..." (QuickJS's stack has no header line).

@@ -1,0 +1,531 @@
+// Blob, File, FormData, Headers, and the body shared by Request and Response.
+let blobBytes; // (blob) -> Uint8Array, never mutated
+let blobFromBytes; // (u8, type) -> Blob sharing u8
+
+function normalizeBlobType(t) {
+  if (t === undefined) return "";
+  const s = String(t);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return "";
+  }
+  return s.toLowerCase();
+}
+
+function relativeIndex(v, size) {
+  const n = MathTrunc(Number(v)) || 0;
+  return n < 0 ? MathMax(size + n, 0) : MathMin(n, size);
+}
+
+class Blob {
+  #bytes;
+  #type;
+  constructor(blobParts, options) {
+    if (blobParts === INTERNAL) return;
+    const parts = [];
+    const endings = options?.endings === undefined ? "transparent" : String(options.endings);
+    if (endings !== "transparent" && endings !== "native") {
+      throw new TypeError("Blob: endings must be 'transparent' or 'native'");
+    }
+    if (blobParts !== undefined) {
+      if (!isObject(blobParts) || typeof blobParts[SymbolIterator] !== "function") {
+        throw new TypeError("Blob: blobParts must be a sequence");
+      }
+      for (const part of blobParts) {
+        if (isObject(part) && #bytes in part) parts.push(part.#bytes);
+        else {
+          const u8 = bytesOf(part);
+          if (u8 !== null) parts.push(copyBytes(u8));
+          else {
+            let s = toUSVString(part);
+            if (endings === "native") s = s.replace(/\r\n?/g, "\n");
+            parts.push(utf8Encode(s));
+          }
+        }
+      }
+    }
+    this.#bytes = parts.length === 0 ? new Uint8Array(0) : concatBytes(parts);
+    this.#type = normalizeBlobType(options?.type);
+  }
+  static {
+    blobBytes = (b) => b.#bytes;
+    blobFromBytes = (u8, type) => {
+      const b = new Blob(INTERNAL);
+      b.#bytes = u8;
+      b.#type = normalizeBlobType(type);
+      return b;
+    };
+  }
+  get size() {
+    return this.#bytes.byteLength;
+  }
+  get type() {
+    return this.#type;
+  }
+  slice(start, end, contentType) {
+    const size = this.#bytes.byteLength;
+    const from = start === undefined ? 0 : relativeIndex(start, size);
+    const to = end === undefined ? size : relativeIndex(end, size);
+    return blobFromBytes(this.#bytes.subarray(from, MathMax(from, to)), contentType);
+  }
+  text() {
+    return PromiseResolve(utf8Decode(this.#bytes, false));
+  }
+  arrayBuffer() {
+    return PromiseResolve(copyBytes(this.#bytes).buffer);
+  }
+  bytes() {
+    return PromiseResolve(copyBytes(this.#bytes));
+  }
+  stream() {
+    return streamOfBytes(copyBytes(this.#bytes));
+  }
+  [INSPECT]() {
+    return { size: this.size, type: this.#type };
+  }
+}
+setToStringTag(Blob, "Blob");
+defineGlobal("Blob", Blob);
+
+class File extends Blob {
+  #name;
+  #lastModified;
+  constructor(fileBits, fileName, options) {
+    if (arguments.length < 2) throw new TypeError("File: 2 arguments required");
+    super(fileBits, options);
+    this.#name = toUSVString(fileName);
+    const lm = options?.lastModified;
+    this.#lastModified = lm === undefined ? DateNow() : MathTrunc(Number(lm)) || 0;
+  }
+  get name() {
+    return this.#name;
+  }
+  get lastModified() {
+    return this.#lastModified;
+  }
+  get webkitRelativePath() {
+    return "";
+  }
+  [INSPECT]() {
+    return { name: this.#name, size: this.size, type: this.type };
+  }
+}
+setToStringTag(File, "File");
+defineGlobal("File", File);
+
+function formEntryValue(value, filename) {
+  if (!(value instanceof Blob)) {
+    if (filename !== undefined) throw new TypeError("FormData: filename requires a Blob value");
+    return toUSVString(value);
+  }
+  if (value instanceof File && filename === undefined) return value;
+  const name =
+    filename !== undefined ? toUSVString(filename) : value instanceof File ? value.name : "blob";
+  const options = { type: value.type };
+  if (value instanceof File) options.lastModified = value.lastModified;
+  return new File([value], name, options);
+}
+
+let formList; // (formData) -> flat [name, value, ...]
+
+class FormData {
+  #list = [];
+  constructor(form) {
+    if (form !== undefined) throw new TypeError("FormData: form elements are not supported");
+  }
+  static {
+    formList = (f) => f.#list;
+  }
+  append(name, value, filename) {
+    if (arguments.length < 2) throw new TypeError("FormData.append: 2 arguments required");
+    this.#list.push(toUSVString(name), formEntryValue(value, filename));
+  }
+  set(name, value, filename) {
+    if (arguments.length < 2) throw new TypeError("FormData.set: 2 arguments required");
+    name = toUSVString(name);
+    value = formEntryValue(value, filename);
+    const out = [];
+    let found = false;
+    for (let i = 0; i < this.#list.length; i += 2) {
+      if (this.#list[i] !== name) out.push(this.#list[i], this.#list[i + 1]);
+      else if (!found) {
+        out.push(name, value);
+        found = true;
+      }
+    }
+    if (!found) out.push(name, value);
+    this.#list = out;
+  }
+  delete(name) {
+    name = toUSVString(name);
+    const out = [];
+    for (let i = 0; i < this.#list.length; i += 2) {
+      if (this.#list[i] !== name) out.push(this.#list[i], this.#list[i + 1]);
+    }
+    this.#list = out;
+  }
+  get(name) {
+    name = toUSVString(name);
+    for (let i = 0; i < this.#list.length; i += 2)
+      if (this.#list[i] === name) return this.#list[i + 1];
+    return null;
+  }
+  getAll(name) {
+    name = toUSVString(name);
+    const out = [];
+    for (let i = 0; i < this.#list.length; i += 2)
+      if (this.#list[i] === name) out.push(this.#list[i + 1]);
+    return out;
+  }
+  has(name) {
+    return this.get(name) !== null;
+  }
+  forEach(callback, thisArg) {
+    if (!isCallable(callback)) throw new TypeError("FormData.forEach: callback is not a function");
+    for (let i = 0; i < this.#list.length; i += 2) {
+      callback.call(thisArg, this.#list[i + 1], this.#list[i], this);
+    }
+  }
+  *entries() {
+    for (let i = 0; i < this.#list.length; i += 2) yield [this.#list[i], this.#list[i + 1]];
+  }
+  *keys() {
+    for (let i = 0; i < this.#list.length; i += 2) yield this.#list[i];
+  }
+  *values() {
+    for (let i = 0; i < this.#list.length; i += 2) yield this.#list[i + 1];
+  }
+  [SymbolIterator]() {
+    return this.entries();
+  }
+  [INSPECT]() {
+    return ArrayFrom(this.entries());
+  }
+}
+setToStringTag(FormData, "FormData");
+defineGlobal("FormData", FormData);
+
+// Header names seen before -> lower case: most responses reuse a handful of names.
+const HEADER_NAMES = new Map();
+
+function headerName(name) {
+  if (typeof name !== "string") name = String(name);
+  const known = HEADER_NAMES.get(name);
+  if (known !== undefined) return known;
+  if (!isToken(name)) throw new TypeError(`Invalid header name: "${name}"`);
+  const lower = name.toLowerCase();
+  if (HEADER_NAMES.size < 512) HEADER_NAMES.set(name, lower);
+  return lower;
+}
+
+// Strips leading and trailing HTTP whitespace; rejects NUL, CR, LF and non-ByteString values.
+function headerValue(value) {
+  let v = typeof value === "string" ? value : String(value);
+  let n = v.length;
+  if (n === 0) return v;
+  let a = 0;
+  let c = v.charCodeAt(0);
+  while (a < n && (c === 32 || c === 9 || c === 10 || c === 13)) c = v.charCodeAt(++a);
+  c = v.charCodeAt(n - 1);
+  while (n > a && (c === 32 || c === 9 || c === 10 || c === 13)) c = v.charCodeAt(--n - 1);
+  if (a > 0 || n < v.length) v = v.slice(a, n);
+  for (let i = 0; i < v.length; i++) {
+    c = v.charCodeAt(i);
+    if (c === 0 || c === 10 || c === 13 || c > 255) {
+      throw new TypeError(`Invalid header value: "${v}"`);
+    }
+  }
+  return v;
+}
+
+function listIndex(list, lname) {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === lname) return i;
+  return -1;
+}
+
+function listGet(list, lname) {
+  let out = null;
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === lname) out = out === null ? list[i + 1] : out + ", " + list[i + 1];
+  }
+  return out;
+}
+
+// Appends init (Headers, sequence of pairs or record) to a flat list, validating.
+function headersFill(list, init) {
+  if (init === undefined || init === null) return list;
+  if (!isObject(init)) throw new TypeError("Headers: init must be an object");
+  if (isHeaders(init)) {
+    const src = headersList(init);
+    for (let i = 0; i < src.length; i++) list.push(src[i]);
+  } else if (typeof init[SymbolIterator] === "function") {
+    for (const pair of init) {
+      if (!isObject(pair)) throw new TypeError("Headers: each header must be a [name, value] pair");
+      const a = isArray(pair) ? pair : ArrayFrom(pair);
+      if (a.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
+      list.push(headerName(a[0]), headerValue(a[1]));
+    }
+  } else {
+    const keys = ObjectKeys(init);
+    for (let i = 0; i < keys.length; i++)
+      list.push(headerName(keys[i]), headerValue(init[keys[i]]));
+  }
+  return list;
+}
+
+// The spec's "sort and combine": names sorted, values of one name joined, set-cookie kept apart.
+function sortAndCombine(list) {
+  const idx = [];
+  for (let i = 0; i < list.length; i += 2) idx.push(i);
+  idx.sort((a, b) => (list[a] < list[b] ? -1 : list[a] > list[b] ? 1 : a - b));
+  const out = [];
+  for (let k = 0; k < idx.length; k++) {
+    const name = list[idx[k]];
+    const value = list[idx[k] + 1];
+    const last = out.length - 1;
+    if (last >= 0 && out[last][0] === name && name !== "set-cookie") out[last][1] += ", " + value;
+    else out.push([name, value]);
+  }
+  return out;
+}
+
+let headersList; // (headers) -> flat list
+let isHeaders; // (object) -> boolean
+let headersWrap; // (list, immutable) -> Headers over that very list
+
+class Headers {
+  #list;
+  #immutable = false;
+  #sorted = null;
+  constructor(init) {
+    if (init === INTERNAL) return;
+    this.#list = headersFill([], init);
+  }
+  static {
+    headersList = (h) => h.#list;
+    isHeaders = (v) => #list in v;
+    headersWrap = (list, immutable) => {
+      const h = new Headers(INTERNAL);
+      h.#list = list;
+      h.#immutable = !!immutable;
+      return h;
+    };
+  }
+  #mutate() {
+    if (this.#immutable) throw new TypeError("Headers are immutable");
+    this.#sorted = null;
+  }
+  append(name, value) {
+    const n = headerName(name);
+    const v = headerValue(value);
+    this.#mutate();
+    this.#list.push(n, v);
+  }
+  delete(name) {
+    const n = headerName(name);
+    this.#mutate();
+    const list = this.#list;
+    let j = 0;
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] !== n) {
+        list[j++] = list[i];
+        list[j++] = list[i + 1];
+      }
+    }
+    list.length = j;
+  }
+  get(name) {
+    return listGet(this.#list, headerName(name));
+  }
+  getSetCookie() {
+    const list = this.#list;
+    const out = [];
+    for (let i = 0; i < list.length; i += 2) if (list[i] === "set-cookie") out.push(list[i + 1]);
+    return out;
+  }
+  has(name) {
+    return listIndex(this.#list, headerName(name)) >= 0;
+  }
+  set(name, value) {
+    const n = headerName(name);
+    const v = headerValue(value);
+    this.#mutate();
+    const list = this.#list;
+    const first = listIndex(list, n);
+    if (first < 0) {
+      list.push(n, v);
+      return;
+    }
+    list[first + 1] = v;
+    let j = first + 2;
+    for (let i = first + 2; i < list.length; i += 2) {
+      if (list[i] !== n) {
+        list[j++] = list[i];
+        list[j++] = list[i + 1];
+      }
+    }
+    list.length = j;
+  }
+  #pairs() {
+    return (this.#sorted ??= sortAndCombine(this.#list));
+  }
+  forEach(callback, thisArg) {
+    if (!isCallable(callback)) throw new TypeError("Headers.forEach: callback is not a function");
+    for (let i = 0; i < this.#pairs().length; i++) {
+      const [name, value] = this.#pairs()[i];
+      callback.call(thisArg, value, name, this);
+    }
+  }
+  *entries() {
+    for (let i = 0; i < this.#pairs().length; i++) yield this.#pairs()[i].slice();
+  }
+  *keys() {
+    for (let i = 0; i < this.#pairs().length; i++) yield this.#pairs()[i][0];
+  }
+  *values() {
+    for (let i = 0; i < this.#pairs().length; i++) yield this.#pairs()[i][1];
+  }
+  [SymbolIterator]() {
+    return this.entries();
+  }
+  [INSPECT]() {
+    const o = {};
+    for (const [n, v] of this.#pairs()) o[n] = n in o ? [].concat(o[n], v) : v;
+    return o;
+  }
+}
+setToStringTag(Headers, "Headers");
+defineGlobal("Headers", Headers);
+
+// Body state of a Request or Response. kind: "text" (data: string), "bytes" (data: Uint8Array;
+// owned: nobody else holds it) or "stream" (stream set at once). For text and bytes the stream is
+// made only when someone reads `.body`; until then reads take the data directly.
+function newBody(kind, data, owned) {
+  return { kind, data, owned, stream: null, used: false };
+}
+const NO_BODY = ObjectFreeze(newBody("none", null, false));
+
+let extractedType = null; // content type found by the last extractBody call
+
+// The fetch spec's "extract a body": sets extractedType to the default content type or null.
+function extractBody(init) {
+  extractedType = null;
+  if (typeof init === "string") {
+    extractedType = "text/plain;charset=UTF-8";
+    return newBody("text", init, false);
+  }
+  if (isObject(init)) {
+    const u8 = bytesOf(init);
+    if (u8 !== null) return newBody("bytes", copyBytes(u8), true);
+    if (init instanceof Blob) {
+      if (init.type !== "") extractedType = init.type;
+      return newBody("bytes", blobBytes(init), false);
+    }
+    if (init instanceof URLSearchParams) {
+      extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
+      return newBody("text", init.toString(), false);
+    }
+    if (init instanceof ReadableStream) {
+      const st = streamState(init);
+      if (st.disturbed || st.reader !== null) {
+        throw new TypeError("the ReadableStream is locked or has been read");
+      }
+      const b = newBody("stream", null, false);
+      b.stream = init;
+      return b;
+    }
+    if (init instanceof FormData) {
+      // Only string fields: sent urlencoded, as multipart encoding is not implemented.
+      const list = formList(init);
+      for (let i = 1; i < list.length; i += 2) {
+        if (typeof list[i] !== "string")
+          throw new TypeError("multipart/form-data is not supported");
+      }
+      extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
+      return newBody("text", serializeUrlencoded(list), false);
+    }
+  }
+  extractedType = "text/plain;charset=UTF-8";
+  return newBody("text", toUSVString(init), false);
+}
+
+function bodyUnusable(b) {
+  if (b.used) return true;
+  if (b.stream === null) return false;
+  const st = streamState(b.stream);
+  return st.disturbed || st.reader !== null;
+}
+
+function bodyUsed(b) {
+  return b.used || (b.stream !== null && streamState(b.stream).disturbed);
+}
+
+function bodyStream(b) {
+  if (b.kind === "none") return null;
+  if (b.stream === null) {
+    if (b.used) {
+      b.stream = new ReadableStream({ start: (c) => c.close() });
+      streamState(b.stream).disturbed = true;
+    } else if (b.kind === "text") b.stream = streamOfBytes(utf8Encode(b.data));
+    else b.stream = streamOfBytes(b.owned ? b.data : copyBytes(b.data));
+  }
+  return b.stream;
+}
+
+function unusableError() {
+  return new TypeError("Body is unusable: the body has already been read");
+}
+
+// Promise of the body as a string (asText) or a Uint8Array the caller may keep.
+function bodyConsume(b, asText) {
+  if (b.kind === "none") return PromiseResolve(asText ? "" : new Uint8Array(0));
+  if (bodyUnusable(b)) return PromiseReject(unusableError());
+  if (b.stream === null) {
+    b.used = true;
+    if (b.kind === "text") return PromiseResolve(asText ? b.data : utf8Encode(b.data));
+    if (asText) return PromiseResolve(utf8Decode(b.data, false));
+    return PromiseResolve(b.owned ? b.data : copyBytes(b.data));
+  }
+  const all = streamReadAll(b.stream);
+  return asText ? all.then((u8) => utf8Decode(u8, false)) : all;
+}
+
+function bodyArrayBuffer(b) {
+  return bodyConsume(b, false).then(bufferOf);
+}
+
+function bodyJSON(b) {
+  return bodyConsume(b, true).then(JSONparse);
+}
+
+function bodyBlob(b, contentType) {
+  return bodyConsume(b, false).then((u8) => blobFromBytes(u8, contentType ?? ""));
+}
+
+function bodyFormData(b, contentType) {
+  const essence = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (essence === "multipart/form-data") {
+    return PromiseReject(new TypeError("multipart/form-data is not supported"));
+  }
+  if (essence !== "application/x-www-form-urlencoded") {
+    return PromiseReject(new TypeError("the body's content type is not a form"));
+  }
+  return bodyConsume(b, true).then((text) => {
+    const fd = new FormData();
+    parseUrlencoded(text, formList(fd));
+    return fd;
+  });
+}
+
+// For clone(): the original keeps b (or a tee branch); returns the copy's state.
+function bodyClone(b) {
+  if (b.kind === "none") return NO_BODY;
+  if (bodyUnusable(b)) throw unusableError();
+  if (b.kind === "text") return newBody("text", b.data, false);
+  if (b.kind === "bytes") return newBody("bytes", b.owned ? copyBytes(b.data) : b.data, b.owned);
+  const [s1, s2] = b.stream.tee();
+  b.stream = s1;
+  const c = newBody("stream", null, false);
+  c.stream = s2;
+  return c;
+}

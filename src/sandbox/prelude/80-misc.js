@@ -1,0 +1,444 @@
+// console, crypto, structuredClone, queueMicrotask, reportError and timers.
+const TypedArrayTag = Object.getOwnPropertyDescriptor(
+  ObjectGetPrototypeOf(Uint8Array.prototype),
+  SymbolToStringTag,
+).get;
+const FunctionToString = Function.prototype.toString;
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+function quote(s) {
+  return "'" + s.replace(/[\\']/g, "\\$&").replace(/\n/g, "\\n") + "'";
+}
+
+function typedTag(v) {
+  return ArrayBufferIsView(v) ? TypedArrayTag.call(v) : undefined;
+}
+
+// A rough util.inspect: single line when short, cycles shown as [Circular].
+function inspect(v, depth = 0, seen = []) {
+  switch (typeof v) {
+    case "string":
+      return depth === 0 ? v : quote(v);
+    case "number":
+      return ObjectIs(v, -0) ? "-0" : String(v);
+    case "bigint":
+      return `${v}n`;
+    case "symbol":
+      return v.toString();
+    case "undefined":
+      return "undefined";
+    case "boolean":
+      return String(v);
+    case "function": {
+      let src = "";
+      try {
+        src = FunctionToString.call(v);
+      } catch {}
+      if (src.startsWith("class")) return `[class ${v.name || "(anonymous)"}]`;
+      return v.name ? `[Function: ${v.name}]` : "[Function (anonymous)]";
+    }
+  }
+  if (v === null) return "null";
+  if (seen.includes(v)) return "[Circular]";
+  if (v instanceof Error) {
+    return depth === 0 ? errorText(v) : `[${String(v)}]`;
+  }
+  if (v instanceof Date) return NumberIsNaN(v.getTime()) ? "Invalid Date" : v.toISOString();
+  if (v instanceof RegExp) return String(v);
+  const proto = ObjectGetPrototypeOf(v);
+  const ctorName =
+    proto === null ? "[Object: null prototype]" : proto.constructor?.name || "Object";
+  const tag = typeof v[SymbolToStringTag] === "string" ? v[SymbolToStringTag] : ctorName;
+  if (depth > 2) return isArray(v) ? "[Array]" : `[${tag}]`;
+  seen.push(v);
+  try {
+    const items = [];
+    let prefix = tag === "Object" ? "" : tag + " ";
+    let open = "{";
+    let close = "}";
+    const sub = (x) => inspect(x, depth + 1, seen);
+    const ta = typedTag(v);
+    if (isArray(v) || ta !== undefined) {
+      const n = v.length;
+      prefix = isArray(v) ? (ctorName === "Array" ? "" : ctorName + " ") : `${ta}(${n}) `;
+      open = "[";
+      close = "]";
+      for (let i = 0; i < MathMin(n, 100); i++) items.push(i in v ? sub(v[i]) : "<empty>");
+      if (n > 100) items.push(`... ${n - 100} more items`);
+    } else if (v instanceof Map) {
+      prefix = `Map(${v.size}) `;
+      for (const [k, x] of v) items.push(`${sub(k)} => ${sub(x)}`);
+    } else if (v instanceof Set) {
+      prefix = `Set(${v.size}) `;
+      for (const x of v) items.push(sub(x));
+    } else if (v instanceof ArrayBuffer) {
+      const b = new Uint8Array(v, 0, MathMin(v.byteLength, 50));
+      const hex = ArrayFrom(b, (x) => (x < 16 ? "0" : "") + x.toString(16)).join(" ");
+      items.push(`[Uint8Contents]: <${hex}${v.byteLength > 50 ? " ..." : ""}>`);
+      items.push(`byteLength: ${v.byteLength}`);
+    } else if (v instanceof Promise) {
+      return "Promise { <unknown> }";
+    } else if (typeof v[INSPECT] === "function") {
+      const view = v[INSPECT]();
+      const body = inspect(view, depth, seen);
+      return body === "{}" || body === "[]" ? `${tag} {}` : `${tag} ${body}`;
+    } else if (
+      v instanceof Number ||
+      v instanceof String ||
+      v instanceof Boolean ||
+      v instanceof BigInt
+    ) {
+      return `[${ctorName}: ${inspect(v.valueOf(), 1)}]`;
+    }
+    for (const k of ObjectKeys(v)) {
+      if (isArray(v) && String(k >>> 0) === k) continue;
+      if (ta !== undefined) break;
+      items.push(`${IDENTIFIER.test(k) ? k : quote(k)}: ${sub(v[k])}`);
+    }
+    for (const s of Object.getOwnPropertySymbols(v)) {
+      if (ObjectPrototype.propertyIsEnumerable.call(v, s))
+        items.push(`[${s.toString()}]: ${sub(v[s])}`);
+    }
+    if (items.length === 0) return `${prefix}${open}${close}`;
+    const oneLine = `${prefix}${open} ${items.join(", ")} ${close}`;
+    if (oneLine.length <= 72 && !oneLine.includes("\n")) return oneLine;
+    const pad = "  ".repeat(depth + 1);
+    const body = items.map((s) => pad + s.replace(/\n/g, "\n" + pad)).join(",\n");
+    return `${prefix}${open}\n${body}\n${"  ".repeat(depth)}${close}`;
+  } finally {
+    seen.pop();
+  }
+}
+
+// util.format: %s %d %i %f %j %o %O %c %% in a leading string, then the rest joined by spaces.
+function formatArgs(args) {
+  let out = "";
+  let a = 0;
+  if (typeof args[0] === "string") {
+    const f = args[0];
+    a = 1;
+    let last = 0;
+    for (let i = 0; i < f.length - 1; i++) {
+      if (f.charCodeAt(i) !== 37) continue;
+      const c = f[i + 1];
+      let rep;
+      if (c === "%") rep = "%";
+      else if (a >= args.length || !"sdifjoOc".includes(c)) continue;
+      else {
+        const x = args[a++];
+        if (c === "s") rep = typeof x === "string" ? x : inspect(x, 1);
+        else if (c === "d")
+          rep = typeof x === "bigint" ? `${x}n` : inspect(isObject(x) ? NaN : Number(x));
+        else if (c === "i") rep = typeof x === "bigint" ? `${x}n` : String(parseInt(x));
+        else if (c === "f") rep = String(parseFloat(x));
+        else if (c === "j") {
+          try {
+            rep = JSONstringify(x);
+          } catch {
+            rep = "[Circular]";
+          }
+        } else if (c === "c") rep = "";
+        else rep = inspect(x, 1);
+      }
+      out += f.slice(last, i) + rep;
+      last = i + 2;
+      i++;
+    }
+    out += f.slice(last);
+  }
+  for (; a < args.length; a++) {
+    if (out !== "" || a > 0) out += " ";
+    out += inspect(args[a]);
+  }
+  return out;
+}
+
+let groupIndent = "";
+const timerLabels = new Map();
+const countLabels = new Map();
+
+function emit(level, text) {
+  if (groupIndent !== "") text = groupIndent + text.replace(/\n/g, "\n" + groupIndent);
+  host.log(level, text);
+}
+
+const console = {
+  log: (...args) => emit("log", formatArgs(args)),
+  info: (...args) => emit("info", formatArgs(args)),
+  warn: (...args) => emit("warn", formatArgs(args)),
+  error: (...args) => emit("error", formatArgs(args)),
+  debug: (...args) => emit("debug", formatArgs(args)),
+  trace: (...args) => {
+    const stack = (new Error().stack || "").split("\n").slice(1).join("\n").replace(/\n$/, "");
+    emit("log", `Trace${args.length ? ": " + formatArgs(args) : ""}\n${stack}`);
+  },
+  assert: (condition, ...args) => {
+    if (!condition) emit("error", `Assertion failed${args.length ? ": " + formatArgs(args) : ""}`);
+  },
+  dir: (v) => emit("log", inspect(v)),
+  dirxml: (...args) => emit("log", formatArgs(args)),
+  table: (...args) => emit("log", formatArgs(args)),
+  group: (...args) => {
+    if (args.length) emit("log", formatArgs(args));
+    groupIndent += "  ";
+  },
+  groupCollapsed: (...args) => console.group(...args),
+  groupEnd: () => {
+    groupIndent = groupIndent.slice(2);
+  },
+  count: (label = "default") => {
+    const n = (countLabels.get(String(label)) || 0) + 1;
+    countLabels.set(String(label), n);
+    emit("info", `${label}: ${n}`);
+  },
+  countReset: (label = "default") => countLabels.delete(String(label)),
+  time: (label = "default") => {
+    timerLabels.set(String(label), DateNow());
+  },
+  timeLog: (label = "default", ...args) => {
+    const t = timerLabels.get(String(label));
+    if (t === undefined) return emit("warn", `No such label '${label}' for console.timeLog()`);
+    emit("info", `${label}: ${DateNow() - t}ms${args.length ? " " + formatArgs(args) : ""}`);
+  },
+  timeEnd: (label = "default") => {
+    const t = timerLabels.get(String(label));
+    if (t === undefined) return emit("warn", `No such label '${label}' for console.timeEnd()`);
+    timerLabels.delete(String(label));
+    emit("info", `${label}: ${DateNow() - t}ms`);
+  },
+};
+ObjectDefineProperty(console, SymbolToStringTag, { value: "console", configurable: true });
+defineGlobal("console", console);
+
+const RANDOM_ARRAY_TAGS = [
+  "Int8Array",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "Int16Array",
+  "Uint16Array",
+  "Int32Array",
+  "Uint32Array",
+  "BigInt64Array",
+  "BigUint64Array",
+];
+const DIGESTS = { "SHA-1": 1, "SHA-256": 1, "SHA-384": 1, "SHA-512": 1 };
+
+class SubtleCrypto {
+  constructor(key) {
+    if (key !== INTERNAL) throw new TypeError("Illegal constructor");
+  }
+  digest(algorithm, data) {
+    try {
+      const name = isObject(algorithm) ? algorithm.name : algorithm;
+      if (name === undefined) throw new TypeError("digest: algorithm name is missing");
+      const alg = String(name).toUpperCase();
+      if (DIGESTS[alg] !== 1) {
+        throw new DOMException(`Unrecognized algorithm name: ${name}`, "NotSupportedError");
+      }
+      const u8 = bytesOf(data);
+      if (u8 === null) throw new TypeError("digest: data must be a BufferSource");
+      return PromiseResolve(host.digest(alg, bufferOf(u8)));
+    } catch (e) {
+      return PromiseReject(e);
+    }
+  }
+}
+setToStringTag(SubtleCrypto, "SubtleCrypto");
+
+class Crypto {
+  #subtle = new SubtleCrypto(INTERNAL);
+  constructor(key) {
+    if (key !== INTERNAL) throw new TypeError("Illegal constructor");
+  }
+  get subtle() {
+    return this.#subtle;
+  }
+  getRandomValues(array) {
+    if (!RANDOM_ARRAY_TAGS.includes(typedTag(array))) {
+      throw new DOMException("getRandomValues: not an integer typed array", "TypeMismatchError");
+    }
+    const n = array.byteLength;
+    if (n > 65536) {
+      throw new DOMException(`getRandomValues: ${n} bytes exceeds 65536`, "QuotaExceededError");
+    }
+    if (n > 0)
+      new Uint8Array(array.buffer, array.byteOffset, n).set(new Uint8Array(host.randomBytes(n)));
+    return array;
+  }
+  randomUUID() {
+    return host.uuid();
+  }
+}
+setToStringTag(Crypto, "Crypto");
+defineGlobal("Crypto", Crypto);
+defineGlobal("SubtleCrypto", SubtleCrypto);
+defineGlobal("crypto", new Crypto(INTERNAL));
+
+const ERROR_TYPES = { EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
+const TYPED_ARRAYS = {};
+for (const C of [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+]) {
+  TYPED_ARRAYS[C.name] = C;
+}
+// Platform and exotic objects that the HTML spec does not serialize.
+const NOT_CLONEABLE = [Promise, WeakMap, WeakSet, Symbol];
+if (typeof WeakRef === "function") NOT_CLONEABLE.push(WeakRef);
+if (typeof FinalizationRegistry === "function") NOT_CLONEABLE.push(FinalizationRegistry);
+NOT_CLONEABLE.push(Headers, Request, Response, URL, URLSearchParams, ReadableStream, FormData);
+NOT_CLONEABLE.push(EventTarget, Event, AbortController, TextEncoder, TextDecoder, Crypto);
+
+function dataCloneError(v) {
+  let what;
+  try {
+    what =
+      typeof v === "function" || typeof v === "symbol" ? String(v) : `#<${v.constructor.name}>`;
+  } catch {
+    what = "The value";
+  }
+  return new DOMException(`${what} could not be cloned.`, "DataCloneError");
+}
+
+function cloneValue(v, memory) {
+  if (typeof v === "symbol" || typeof v === "function") throw dataCloneError(v);
+  if (!isObject(v)) return v;
+  const known = memory.get(v);
+  if (known !== undefined) return known;
+  let out;
+  const ta = typedTag(v);
+  if (isArray(v)) {
+    out = new Array(v.length);
+    memory.set(v, out);
+    for (const k of ObjectKeys(v)) out[k] = cloneValue(v[k], memory);
+    return out;
+  }
+  if (ta !== undefined) {
+    const C = TYPED_ARRAYS[ta];
+    if (C === undefined) throw dataCloneError(v);
+    out = new C(cloneValue(v.buffer, memory), v.byteOffset, v.length);
+  } else if (v instanceof DataView) {
+    out = new DataView(cloneValue(v.buffer, memory), v.byteOffset, v.byteLength);
+  } else if (v instanceof ArrayBuffer) out = v.slice(0);
+  else if (v instanceof Date) out = new Date(v.getTime());
+  else if (v instanceof RegExp) out = new RegExp(v.source, v.flags);
+  else if (v instanceof Boolean || v instanceof Number || v instanceof String) {
+    out = Object(v.valueOf());
+  } else if (v instanceof BigInt) out = Object(v.valueOf());
+  else if (v instanceof File) {
+    out = new File([v], v.name, { type: v.type, lastModified: v.lastModified });
+  } else if (v instanceof Blob) out = blobFromBytes(blobBytes(v), v.type);
+  else if (v instanceof DOMException) out = new DOMException(v.message, v.name);
+  else if (v instanceof Error) {
+    const C = ERROR_TYPES[v.name] ?? Error;
+    out = ObjectHasOwn(v, "message") ? new C(String(v.message)) : new C();
+    memory.set(v, out);
+    if (typeof v.stack === "string") {
+      ObjectDefineProperty(out, "stack", { value: v.stack, writable: true, configurable: true });
+    }
+    if (ObjectHasOwn(v, "cause")) {
+      const desc = { value: cloneValue(v.cause, memory), writable: true, configurable: true };
+      ObjectDefineProperty(out, "cause", desc);
+    }
+    return out;
+  } else if (v instanceof Map) {
+    out = new Map();
+    memory.set(v, out);
+    for (const [k, x] of v) out.set(cloneValue(k, memory), cloneValue(x, memory));
+    return out;
+  } else if (v instanceof Set) {
+    out = new Set();
+    memory.set(v, out);
+    for (const x of v) out.add(cloneValue(x, memory));
+    return out;
+  } else {
+    for (const C of NOT_CLONEABLE) if (v instanceof C) throw dataCloneError(v);
+    if (typeof SharedArrayBuffer === "function" && v instanceof SharedArrayBuffer) {
+      throw dataCloneError(v);
+    }
+    out = {};
+    memory.set(v, out);
+    for (const k of ObjectKeys(v)) out[k] = cloneValue(v[k], memory);
+    return out;
+  }
+  memory.set(v, out);
+  return out;
+}
+
+function structuredClone(value, options) {
+  if (arguments.length === 0) throw new TypeError("structuredClone: 1 argument required");
+  const memory = new Map();
+  const transfer = options?.transfer;
+  const list = transfer === undefined ? [] : ArrayFrom(transfer);
+  // Only ArrayBuffers are transferable here; the originals are detached once cloning succeeded.
+  for (const t of list) {
+    if (!(t instanceof ArrayBuffer) || t.detached) throw dataCloneError(t);
+    if (memory.has(t)) throw new DOMException("duplicate transferable", "DataCloneError");
+    memory.set(t, t.slice(0));
+  }
+  const result = cloneValue(value, memory);
+  for (const t of list) t.transfer();
+  return result;
+}
+defineGlobal("structuredClone", structuredClone);
+
+function queueMicrotask(callback) {
+  if (!isCallable(callback)) throw new TypeError("queueMicrotask: callback is not a function");
+  PromiseResolve().then(() => {
+    try {
+      callback();
+    } catch (e) {
+      reportException(e);
+    }
+  });
+}
+defineGlobal("queueMicrotask", queueMicrotask);
+defineGlobal("reportError", (e) => reportException(e));
+
+// Timers: ids are positive integers; the host calls back runTimer(id) when one is due.
+const timers = new Map(); // id -> { callback, args, repeat, ms }
+let nextTimerId = 1;
+
+function timerSet(callback, ms, args, repeat) {
+  if (!isCallable(callback)) throw new TypeError("timer callback must be a function");
+  let delay = MathFloor(Number(ms));
+  if (!(delay >= 0)) delay = 0;
+  if (delay > 2147483647) delay = 2147483647;
+  if (repeat && delay < 1) delay = 1; // a 0 ms interval would spin
+  const id = nextTimerId++;
+  timers.set(id, { callback, args, repeat, ms: delay });
+  host.setTimer(id, delay);
+  return id;
+}
+
+function timerClear(id) {
+  const n = Number(id);
+  if (!timers.delete(n)) return;
+  host.clearTimer(n);
+}
+
+function runTimer(id) {
+  const t = timers.get(id);
+  if (t === undefined) return;
+  if (!t.repeat) timers.delete(id);
+  try {
+    t.callback.apply(globalObject, t.args);
+  } catch (e) {
+    reportException(e);
+  }
+  if (t.repeat && timers.get(id) === t) host.setTimer(id, t.ms);
+}
+
+defineGlobal("setTimeout", (callback, ms, ...args) => timerSet(callback, ms, args, false));
+defineGlobal("setInterval", (callback, ms, ...args) => timerSet(callback, ms, args, true));
+defineGlobal("clearTimeout", (id) => timerClear(id));
+defineGlobal("clearInterval", (id) => timerClear(id));
