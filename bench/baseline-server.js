@@ -31,17 +31,21 @@ function startPrimary() {
       if (listening.size === workers) announce(listening);
     });
   }
-  // An unexpected worker death would skew the numbers: stop loudly instead of respawning.
+  let stopping = false;
   cluster.on("exit", (worker, code, signal) => {
-    if (stopping) return;
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    // An unexpected worker death would skew the numbers: stop loudly instead of respawning.
     process.stderr.write(`baseline: worker ${worker.process.pid} died (${signal ?? code})\n`);
     process.exit(1);
   });
-  let stopping = false;
+  // Disconnecting lets each worker exit normally, so that a --cpu-prof profile gets written.
   const stop = () => {
     stopping = true;
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
-    process.exit(0);
+    cluster.disconnect();
+    setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

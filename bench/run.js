@@ -263,28 +263,39 @@ export default {
   }
 }
 
+/**
+ * Node flags that make every process of a server write a .cpuprofile into its own folder. Node 20
+ * refuses --cpu-prof in NODE_OPTIONS; as a flag of the primary it reaches the workers too, since
+ * cluster.fork() passes on process.execArgv.
+ */
+function profileArgs(opts, tmp, name) {
+  if (!opts.profile) return { nodeArgs: [], profileDir: null };
+  const profileDir = path.join(tmp, `profile-${name}`);
+  fs.mkdirSync(profileDir);
+  return { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`], profileDir };
+}
+
 async function startBaseline(opts, tmp) {
+  const { nodeArgs, profileDir } = profileArgs(opts, tmp, "baseline");
   const server = await startServer({
     label: "baseline (node:http)",
-    args: [path.join(ROOT, "bench/baseline-server.js"), "--workers", String(opts.workers)],
+    args: [
+      ...nodeArgs,
+      path.join(ROOT, "bench/baseline-server.js"),
+      ...["--workers", String(opts.workers)],
+    ],
     ready: /listening on http:\/\/127\.0\.0\.1:(\d+) .*pid (\d+), worker pids ([\d,]+)/,
     logFile: path.join(tmp, "baseline.log"),
   });
   server.port = Number(server.match[1]);
+  server.pid = Number(server.match[2]);
   server.workerPids = server.match[3].split(",").map(Number);
+  server.profileDir = profileDir;
   return server;
 }
 
 async function startSitebox(opts, tmp, name, cache) {
-  const nodeArgs = [];
-  let profileDir = null;
-  if (opts.profile) {
-    profileDir = path.join(tmp, `profile-${name}`);
-    fs.mkdirSync(profileDir);
-    // Node 20 refuses --cpu-prof in NODE_OPTIONS; as a node flag of the primary it reaches the
-    // workers too, since cluster.fork() passes on process.execArgv.
-    nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${profileDir}`);
-  }
+  const { nodeArgs, profileDir } = profileArgs(opts, tmp, name);
   const server = await startServer({
     label: `sitebox (${name})`,
     args: [
@@ -507,7 +518,7 @@ async function main(opts) {
   // One server per group, stopped before the next starts. The JSON and static routes get their
   // own server so that the hello server's profile (with --profile) shows the hello path alone.
   const plan = [
-    { kind: "baseline", name: "node:http", runs: [["node:http /", "/", hello]] },
+    { kind: "baseline", name: "baseline", runs: [["node:http /", "/", hello]] },
     { kind: "sitebox", name: "watch", cache: "watch", runs: [["sitebox / (watch)", "/", hello]] },
     {
       kind: "sitebox",
@@ -554,7 +565,9 @@ async function main(opts) {
   printProblems(problems, serverLogs);
   if (opts.profile) {
     printProfile("sitebox / (watch)", profiles.watch, 25);
-    for (const name of ["routes", "none"]) printProfile(`sitebox ${name}`, profiles[name], 10);
+    printProfile("node:http / (for comparison)", profiles.baseline, 10);
+    printProfile("sitebox /api/json + /static.txt", profiles.routes, 10);
+    printProfile("sitebox / (none)", profiles.none, 10);
   }
   if (opts.keep) console.log(`\ntemporary files kept in ${tmp}`);
   if (opts.json) {

@@ -87,6 +87,7 @@ export class Sandbox implements HostHooks {
   #log: Log;
   #worker: number;
   #deadline = Infinity;
+  #dispatching: string | undefined;
   #interrupted = false;
   #outOfMemory = false;
   #nextId = 1;
@@ -182,12 +183,14 @@ export class Sandbox implements HostHooks {
     const meta = ctx.newString(
       JSON.stringify({ i: id, m: req.method, u: req.url, h: req.headers, r: req.route }),
     );
+    this.#dispatching = req.route;
     if (req.body !== null && req.body.byteLength > 0) {
       const b = req.body;
       const body = ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
       this.#call(this.#entry.dispatch, meta, body);
       body.dispose();
     } else this.#call(this.#entry.dispatch, meta);
+    this.#dispatching = undefined;
     meta.dispose();
   }
 
@@ -371,7 +374,14 @@ export class Sandbox implements HostHooks {
   }
 
   log(level: string, text: string): void {
-    this.#log.console(this.#tags(), level, text);
+    this.#log.console(this.#tags(this.#activeRoute()), level, text);
+  }
+
+  /** The route running now: the one being dispatched, or the only one in flight. */
+  #activeRoute(): string | undefined {
+    if (this.#dispatching !== undefined) return this.#dispatching;
+    if (this.#pending.size === 1) return this.#pending.values().next().value!.route;
+    return undefined;
   }
 
   setTimer(id: number, ms: number): void {
