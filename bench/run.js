@@ -510,7 +510,10 @@ async function main(opts) {
     throw new BenchError("dist/ is missing: run `npm run build` first");
   ensureWrk();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sitebox-bench-"));
-  cleanupTmp = () => (opts.keep ? null : fs.rmSync(tmp, { recursive: true, force: true }));
+  cleanupTmp = () =>
+    opts.keep
+      ? console.log(`\ntemporary files kept in ${tmp}`)
+      : fs.rmSync(tmp, { recursive: true, force: true });
   makeSites(path.join(tmp, "sites"));
 
   const short = { seconds: opts.short, warmup: Math.min(1, opts.warmup) };
@@ -569,7 +572,6 @@ async function main(opts) {
     printProfile("sitebox /api/json + /static.txt", profiles.routes, 10);
     printProfile("sitebox / (none)", profiles.none, 10);
   }
-  if (opts.keep) console.log(`\ntemporary files kept in ${tmp}`);
   if (opts.json) {
     const report = {
       date: new Date().toISOString(),

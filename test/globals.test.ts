@@ -135,7 +135,10 @@ let server: RunningServer;
 beforeAll(async () => {
   server = await startServer({
     sites: {
-      default: { "globals.js": CHECKS, "site.json": JSON.stringify({ vars: { NAME: "globals-site" } }) },
+      default: {
+        "globals.js": CHECKS,
+        "site.json": JSON.stringify({ vars: { NAME: "globals-site" } }),
+      },
     },
   });
 });
@@ -159,11 +162,30 @@ describe("sandbox globals", () => {
   });
 
   it.each([
-    "Request basics", "Request formData", "Request json/arrayBuffer/clone", "Response", "Response.json",
-    "Response.redirect", "Response body stream", "Headers", "ReadableStream", "Blob", "FormData",
-    "AbortController", "URL", "URLSearchParams", "TextEncoder/TextDecoder", "atob/btoa",
-    "crypto.getRandomValues", "crypto.randomUUID", "crypto.subtle.digest", "structuredClone",
-    "queueMicrotask", "setTimeout/clearTimeout", "console", "env and ctx",
+    "Request basics",
+    "Request formData",
+    "Request json/arrayBuffer/clone",
+    "Response",
+    "Response.json",
+    "Response.redirect",
+    "Response body stream",
+    "Headers",
+    "ReadableStream",
+    "Blob",
+    "FormData",
+    "AbortController",
+    "URL",
+    "URLSearchParams",
+    "TextEncoder/TextDecoder",
+    "atob/btoa",
+    "crypto.getRandomValues",
+    "crypto.randomUUID",
+    "crypto.subtle.digest",
+    "structuredClone",
+    "queueMicrotask",
+    "setTimeout/clearTimeout",
+    "console",
+    "env and ctx",
   ])("%s", (name) => {
     const c = result.checks.find((x) => x[0] === name);
     expect(c, name).toBeDefined();
@@ -172,11 +194,18 @@ describe("sandbox globals", () => {
   });
 
   it("digests match Node's", () => {
-    for (const [alg, node] of [["SHA-1", "sha1"], ["SHA-256", "sha256"], ["SHA-384", "sha384"], ["SHA-512", "sha512"]])
+    for (const [alg, node] of [
+      ["SHA-1", "sha1"],
+      ["SHA-256", "sha256"],
+      ["SHA-384", "sha384"],
+      ["SHA-512", "sha512"],
+    ])
       expect(result.digests[alg!]).toBe(createHash(node!).update("abc").digest("hex"));
   });
 
   it("console output reaches stderr tagged with site and worker", async () => {
-    await server.waitFor(/console\.log worker=\d+ site=default route=globals\.js: console works \{ a: 1 \}/);
+    await server.waitFor(
+      /console\.log worker=\d+ site=default route=globals\.js: console works \{ a: 1 \}/,
+    );
   });
 });

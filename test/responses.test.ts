@@ -68,7 +68,9 @@ describe("response bodies and headers", () => {
     expect(r.status).toBe(200);
     expect(r.body.length).toBe(0);
     expect(r.headers["content-length"]).toBe(String("HEAD handled".length));
-    expect((await request(server.url, "/method", { method: "DELETE" })).text).toBe("DELETE handled");
+    expect((await request(server.url, "/method", { method: "DELETE" })).text).toBe(
+      "DELETE handled",
+    );
   });
   it("async handlers that wait on timers", async () => {
     expect((await request(server.url, "/async")).text).toBe("waited");
@@ -83,12 +85,16 @@ describe("streamed bodies", () => {
       http.get(`${server.url}/sse`, (res) => {
         expect(res.headers["content-type"]).toBe("text/event-stream");
         expect(res.headers["transfer-encoding"]).toBe("chunked");
-        res.on("data", (d: Buffer) => arrivals.push({ at: Date.now() - start, text: d.toString() }));
+        res.on("data", (d: Buffer) =>
+          arrivals.push({ at: Date.now() - start, text: d.toString() }),
+        );
         res.on("end", resolve);
         res.on("error", reject);
       });
     });
-    expect(arrivals.map((a) => a.text).join("")).toBe("data: tick 0\n\ndata: tick 1\n\ndata: tick 2\n\n");
+    expect(arrivals.map((a) => a.text).join("")).toBe(
+      "data: tick 0\n\ndata: tick 1\n\ndata: tick 2\n\n",
+    );
     expect(arrivals.length).toBeGreaterThanOrEqual(3);
     expect(arrivals[arrivals.length - 1]!.at - arrivals[0]!.at).toBeGreaterThan(200);
   });

@@ -95,8 +95,9 @@ function concatBytes(parts) {
   return out;
 }
 
+// toWellFormed: the host gets strings through C, where a lone surrogate would not survive.
 function utf8Encode(text) {
-  return new Uint8Array(host.encode(text));
+  return new Uint8Array(host.encode(text.toWellFormed()));
 }
 
 // UTF-8 decode as the Encoding spec's "UTF-8 decode": a leading BOM is dropped unless keepBOM
@@ -106,8 +107,8 @@ function utf8Decode(u8, fatal, keepBOM) {
   const len = u8.byteLength;
   if (len === 0) return "";
   if (!(len >= 3 && u8[0] === 0xef && u8[1] === 0xbb && u8[2] === 0xbf)) {
-    if (u8.byteOffset === 0 && len === u8.buffer.byteLength) return host.decode(u8.buffer, !!fatal);
-    return host.decode(u8.buffer.slice(u8.byteOffset, u8.byteOffset + len), !!fatal);
+    if (u8.byteOffset === 0 && len === u8.buffer.byteLength) return hostDecode(u8.buffer, fatal);
+    return hostDecode(u8.buffer.slice(u8.byteOffset, u8.byteOffset + len), fatal);
   }
   let prefix = keepBOM ? "\ufeff" : "";
   let off = 3;
@@ -116,7 +117,16 @@ function utf8Decode(u8, fatal, keepBOM) {
     off += 3;
   }
   if (off === len) return prefix;
-  return prefix + host.decode(u8.buffer.slice(u8.byteOffset + off, u8.byteOffset + len), !!fatal);
+  return prefix + hostDecode(u8.buffer.slice(u8.byteOffset + off, u8.byteOffset + len), fatal);
+}
+
+function hostDecode(buffer, fatal) {
+  if (!fatal) return host.decode(buffer, false);
+  try {
+    return host.decode(buffer, true);
+  } catch {
+    throw new TypeError("The encoded data is not valid UTF-8");
+  }
 }
 
 // "Error: message\n    at ..." (QuickJS's stack has no header line).

@@ -178,7 +178,7 @@ class TextDecoder {
       }
       this.#bomSeen = true;
     }
-    let text = prefix + (u8.length === 0 ? "" : utf8Decode(u8, this.#fatal));
+    let text = prefix + (u8.length === 0 ? "" : utf8Decode(u8, this.#fatal, true));
     if (!stream) {
       this.#bomSeen = false;
       if (this.#pending) {

@@ -275,7 +275,9 @@ const SPECIAL_SCHEMES = { "ftp:": 1, "file:": 1, "http:": 1, "https:": 1, "ws:":
 
 function parseURLParts(input, base) {
   const json =
-    base === undefined ? host.parseURL(String(input)) : host.parseURL(String(input), String(base));
+    base === undefined
+      ? host.parseURL(toUSVString(input))
+      : host.parseURL(toUSVString(input), toUSVString(base));
   return json === "" ? null : JSONparse(json);
 }
 

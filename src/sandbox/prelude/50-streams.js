@@ -324,24 +324,40 @@ class ReadableStreamDefaultReader {
 setToStringTag(ReadableStreamDefaultReader, "ReadableStreamDefaultReader");
 defineGlobal("ReadableStreamDefaultReader", ReadableStreamDefaultReader);
 
-async function* streamIterate(reader, preventCancel) {
-  let finished = false;
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) {
-        finished = true;
-        return;
-      }
-      yield r.value;
-    }
-  } catch (e) {
-    finished = true;
-    throw e;
-  } finally {
-    if (!finished && !preventCancel) await reader.cancel(undefined);
+const AsyncIteratorPrototype = ObjectGetPrototypeOf(
+  ObjectGetPrototypeOf(async function* () {}).prototype,
+);
+
+// Not an async generator: QuickJS's for-await does not wait for return(), so cancelling and
+// releasing the lock must happen synchronously inside it.
+function streamIterate(reader, preventCancel) {
+  let done = false;
+  const finish = () => {
+    done = true;
     reader.releaseLock();
-  }
+  };
+  const it = ObjectCreate(AsyncIteratorPrototype);
+  it.next = () => {
+    if (done) return PromiseResolve({ value: undefined, done: true });
+    return reader.read().then(
+      (r) => {
+        if (!r.done) return { value: r.value, done: false };
+        if (!done) finish();
+        return { value: undefined, done: true };
+      },
+      (e) => {
+        if (!done) finish();
+        throw e;
+      },
+    );
+  };
+  it.return = (value) => {
+    if (done) return PromiseResolve({ value, done: true });
+    const cancelled = preventCancel ? PromiseResolve() : reader.cancel(value);
+    finish();
+    return cancelled.then(() => ({ value, done: true }));
+  };
+  return it;
 }
 
 function streamTee(stream) {
