@@ -7,7 +7,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { SiteboxError } from "./errors.js";
 
-export const CACHE_POLICIES = ["watch", "stat", "forever", "none"] as const;
+export const CACHE_POLICIES = ["watch", "stat", "forever", "none", "legacy"] as const;
 export type CachePolicyName = (typeof CACHE_POLICIES)[number];
 
 export interface Config {

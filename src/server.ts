@@ -168,7 +168,7 @@ export function createSiteServer(
         url: `http://${host}${req.url}`,
         headers: req.rawHeaders,
         body,
-        route,
+        route: sites.legacyRoute(entry, route),
       },
       sink,
     );

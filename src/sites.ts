@@ -4,7 +4,7 @@
  * sandbox is reused; the generation protocol (generations.ts in the primary) decides when a new
  * generation replaces the old one.
  */
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
 import type { Config } from "./config.js";
@@ -69,6 +69,8 @@ export class SiteEntry {
   lastError: string | null = null;
   readonly rebuilds: { at: number; generation: number; reason: string }[] = [];
   readonly latency: RecordableHistogram = createHistogram();
+  /** `legacy` policy: per route file, its last seen mtime (s), last check and version. */
+  readonly legacy = new Map<string, { mtimeSec: number; checkedAt: number; version: number }>();
 
   constructor(name: string, current: Generation) {
     this.name = name;
@@ -210,6 +212,7 @@ export class SiteRegistry {
 
   /** A new sandbox for `gen`; when it is abandoned, it is dropped and counted. */
   async #build(entry: SiteEntry, gen: Generation): Promise<Sandbox> {
+    const root = gen.data.snapshot.root;
     const sb = await Sandbox.create({
       site: entry.name,
       generation: gen.number,
@@ -217,6 +220,13 @@ export class SiteRegistry {
       settings: gen.settings!,
       worker: this.#worker,
       log: this.#log,
+      readFresh: (file) => {
+        try {
+          return readFileSync(join(root, file), "utf8");
+        } catch {
+          return undefined;
+        }
+      },
     });
     this.watchSandbox(entry, sb);
     return sb;
@@ -231,6 +241,39 @@ export class SiteRegistry {
       if (entry.sandbox === sb) entry.sandbox = null;
       this.#log.error({ site: entry.name, worker: this.#worker }, `sandbox abandoned: ${reason}`);
     };
+  }
+
+  /**
+   * `legacy` policy, mod_python's PythonAutoReload as it behaved: per worker, only the route file
+   * is checked, at most once a second, by its mtime in whole seconds; a change re-evaluates that
+   * one module in the same sandbox, so what it imports stays as it was (and keeps its state).
+   */
+  legacyRoute(entry: SiteEntry, route: string): string {
+    if (this.config.cache !== "legacy") return route;
+    const now = Date.now();
+    let st = entry.legacy.get(route);
+    if (st === undefined) {
+      st = { mtimeSec: -1, checkedAt: 0, version: 0 };
+      entry.legacy.set(route, st);
+    }
+    if (now - st.checkedAt >= 1000) {
+      st.checkedAt = now;
+      let mtimeSec = st.mtimeSec;
+      try {
+        mtimeSec = Math.floor(
+          statSync(join(entry.current.data.snapshot.root, route)).mtimeMs / 1000,
+        );
+      } catch {
+        // gone: keep serving what was loaded, as mod_python did
+      }
+      if (st.mtimeSec === -1) st.mtimeSec = mtimeSec;
+      else if (mtimeSec !== st.mtimeSec) {
+        st.mtimeSec = mtimeSec;
+        st.version++;
+        entry.noteRebuild(`legacy: re-imported ${route} only`);
+      }
+    }
+    return st.version === 0 ? route : `${route}?v=${st.version}`;
   }
 
   /** `stat` policy: has any file the sandbox loaded, or any folder of the site, changed? */

@@ -5,6 +5,8 @@
 import { posix } from "node:path";
 import { PRELUDE_NAME } from "./prelude.js";
 
+export const VERSION_SUFFIX = /\?v=\d+$/;
+
 export type Resolution = { ok: true; name: string } | { ok: false; message: string };
 
 export function resolveSpecifier(
@@ -25,7 +27,9 @@ export function resolveSpecifier(
   const name = posix.normalize(posix.join(dir, requested));
   if (name === ".." || name.startsWith("../") || posix.isAbsolute(name))
     return { ok: false, message: `${from}: cannot import "${requested}": it is outside the site` };
-  if (!Object.hasOwn(files, name))
+  // `legacy` policy only: "x.js?v=2" is a re-read of x.js (see sites.ts legacyRoute).
+  const file = name.replace(VERSION_SUFFIX, "");
+  if (!Object.hasOwn(files, file))
     return {
       ok: false,
       message: `${from}: cannot import "${requested}": no such module (${name})`,

@@ -11,7 +11,7 @@ import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
 import { installHost, type HostHooks } from "./host.js";
-import { resolveSpecifier } from "./loader.js";
+import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
 import { newInstance, type QuickJSInstance } from "./wasm.js";
 import { checkResponseMeta, type BodyKind } from "./response-meta.js";
@@ -46,6 +46,8 @@ export interface SandboxInit {
   settings: SiteSettings;
   worker: number;
   log: Log;
+  /** `legacy` policy: a module file as it is on disk now. */
+  readFresh?: (file: string) => string | undefined;
 }
 
 interface Pending {
@@ -117,7 +119,11 @@ export class Sandbox implements HostHooks {
     // called, with garbage), so a refusal travels as a name the loader turns into the error.
     runtime.setModuleLoader(
       (name) => {
-        const source = name.startsWith(REFUSED) ? undefined : this.#files[name];
+        const source = name.startsWith(REFUSED)
+          ? undefined
+          : VERSION_SUFFIX.test(name)
+            ? init.readFresh?.(name.replace(VERSION_SUFFIX, ""))
+            : this.#files[name];
         if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
         this.loaded.add(name);
         return source;

@@ -116,6 +116,7 @@ function formatArgs(args) {
   let a = 0;
   if (typeof args[0] === "string") {
     const f = args[0];
+    if (args.length === 1) return f; // as Node: a lone string is not a format
     a = 1;
     let last = 0;
     for (let i = 0; i < f.length - 1; i++) {
