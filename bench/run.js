@@ -208,7 +208,9 @@ function startServer({ label, args, ready, logFile }) {
           clearTimeout(timer);
           child.off("exit", early);
           resolve(server);
-        } else if (!server.stopping) server.stderr.push(line); // not the shutdown chatter
+        } else if (!server.stopping && server.stderr.length < 1000) {
+          server.stderr.push(line); // bounded: a failing route logs once per request
+        }
       }
     });
   });
@@ -573,25 +575,38 @@ async function main(opts) {
     printProfile("sitebox / (none)", profiles.none, 10);
   }
   if (opts.json) {
+    // The profiles' long tails are noise: 50 rows each are plenty.
+    for (const p of Object.values(profiles)) p.top = p.top.slice(0, 50);
     const report = {
       date: new Date().toISOString(),
       node: process.version,
       cpus: os.cpus().length,
+      options: opts,
+      wrk: wrkCmd,
+      results,
+      ratios: r,
+      problems,
+      serverLogs,
+      profiles,
     };
-    Object.assign(report, { options: opts, wrk: wrkCmd, results, ratios: r, problems, serverLogs });
-    if (opts.profile) for (const p of Object.values(profiles)) p.top = p.top.slice(0, 50); // the rest is noise
-    fs.writeFileSync(opts.json, JSON.stringify({ ...report, profiles }, null, 2) + "\n");
+    fs.writeFileSync(opts.json, JSON.stringify(report, null, 2) + "\n");
     console.log(`\nresults written to ${opts.json}`);
   }
 }
 
+/** Problems found, then the servers' stderr lines: identical ones (but for the time) counted once. */
 function printProblems(problems, serverLogs) {
-  const logLines = Object.entries(serverLogs).flatMap(([label, lines]) =>
-    lines.slice(0, 10).map((l) => `${label} stderr: ${l}`),
-  );
+  const counts = new Map();
+  for (const [label, lines] of Object.entries(serverLogs))
+    for (const line of lines) {
+      const key = `${label} stderr: ${line.replace(/^\[[^\]]*\] /, "")}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  const logLines = [...counts].map(([key, n]) => (n > 1 ? `${key} (x${n})` : key));
   if (problems.length === 0 && logLines.length === 0) return console.log("\nno problems noticed");
   console.log("\nproblems:");
-  for (const p of [...problems, ...logLines]) console.log(`  - ${p}`);
+  for (const p of [...problems, ...logLines.slice(0, 20)]) console.log(`  - ${p}`);
+  if (logLines.length > 20) console.log(`  - ... ${logLines.length - 20} more distinct lines`);
 }
 
 let cleanupTmp = () => {};

@@ -97,6 +97,10 @@ export class Primary {
     switch (msg.type) {
       case "ready":
         slot.ready = true;
+        if (this.#stopping) {
+          void this.#retire(slot); // forked by a recycle that the stop overtook
+          break;
+        }
         this.#port = msg.port;
         this.#announce();
         break;
@@ -245,7 +249,11 @@ export class Primary {
     this.#stopping = true;
     this.#log.info(`${why}: draining ${this.#slots.size} workers`);
     if (this.#slots.size === 0) return this.#exit(0);
-    for (const slot of this.#slots.values()) void this.#retire(slot);
+    for (const slot of this.#slots.values()) {
+      // A worker still starting has no requests, and may not listen for messages yet.
+      if (slot.ready) void this.#retire(slot);
+      else slot.worker.process.kill("SIGTERM");
+    }
   }
 
   #watchdog(): void {

@@ -11,7 +11,7 @@ import type { Config } from "./config.js";
 import { publicMessage, SiteboxError, toStatus } from "./errors.js";
 import { clfDate, clfQuote, type Log } from "./log.js";
 import { decodePath, matchRoute, siteForHost } from "./router.js";
-import type { ResponseSink } from "./sandbox/sandbox.js";
+import type { ResponseSink, Sandbox } from "./sandbox/sandbox.js";
 import type { BodyKind } from "./sandbox/response-meta.js";
 import type { SiteEntry, SiteRegistry } from "./sites.js";
 import { serveStatic } from "./static.js";
@@ -114,6 +114,7 @@ export function createSiteServer(
       x.res.end();
     },
     fail(err: SiteboxError) {
+      if (x.entry !== null) x.entry.noteError(err.message);
       sendError(x, err);
     },
   });
@@ -129,32 +130,55 @@ export function createSiteServer(
     x.entry = entry;
     entry.requests++;
     entry.lastUsed = Date.now();
-    while (entry.gate !== null) await entry.gate;
-    // Counted from here, so a generation switch waits for this request (generations.ts).
+    const isRead = req.method === "GET" || req.method === "HEAD";
+    let body: Uint8Array | null | undefined;
+    // Routing and the sandbox are taken from one generation; if a switch happened while this
+    // request waited (static lookup, body, build), start over on the new one.
+    for (;;) {
+      while (entry.gate !== null) await entry.gate;
+      const gen = entry.current;
+      let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
+      if (route === null && isRead) {
+        const served = await serveStatic(req, res, gen.publicRoot, segments.join("/"));
+        if (served !== false) {
+          x.status = served.status;
+          x.bytes = served.bytes;
+          return;
+        }
+      }
+      route ??= matchRoute(gen.index, segments);
+      if (route === null) return sendError(x, new SiteboxError("ERR_NOT_FOUND", "no route"));
+      if (body === undefined) {
+        const read = await readBody(req, gen.settings?.limits.maxBodyBytes ?? config.maxBodyBytes);
+        if (read === "too-large")
+          return sendError(x, new SiteboxError("ERR_BODY_TOO_LARGE", "body too large"));
+        body = read;
+      }
+      const sandbox = await sites.sandbox(entry);
+      if (entry.gate !== null || entry.current !== gen) continue;
+      dispatch(x, entry, sandbox, route, body);
+      return;
+    }
+  }
+
+  /** Synchronous from the generation check to the dispatch: nothing can switch in between. */
+  function dispatch(
+    x: Exchange,
+    entry: SiteEntry,
+    sandbox: Sandbox,
+    route: string,
+    body: Uint8Array | null,
+  ): void {
+    const { req, res } = x;
+    // Counted from here to the end of the response, so a generation switch waits for it.
     entry.active++;
     res.once("close", () => {
       if (--entry.active === 0) entry.onIdle?.();
     });
-    const gen = entry.current;
-    const isRead = req.method === "GET" || req.method === "HEAD";
-    let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
-    if (route === null && isRead) {
-      const served = await serveStatic(req, res, gen.publicRoot, segments.join("/"));
-      if (served !== false) {
-        x.status = served.status;
-        x.bytes = served.bytes;
-        return;
-      }
-    }
-    route ??= matchRoute(gen.index, segments);
-    if (route === null) return sendError(x, new SiteboxError("ERR_NOT_FOUND", "no route"));
-    const limit = gen.settings?.limits.maxBodyBytes ?? config.maxBodyBytes;
-    const body = await readBody(req, limit);
-    if (body === "too-large")
-      return sendError(x, new SiteboxError("ERR_BODY_TOO_LARGE", "body too large"));
-    const sandbox = await sites.sandbox(entry);
     const host =
-      req.headers.host !== undefined && SAFE_HOST.test(req.headers.host) ? req.headers.host : site;
+      req.headers.host !== undefined && SAFE_HOST.test(req.headers.host)
+        ? req.headers.host
+        : entry.name;
     const debug = config.debugHeaders
       ? ["x-sitebox-worker", String(worker), "x-sitebox-generation", String(sandbox.generation)]
       : [];
@@ -185,7 +209,7 @@ export function createSiteServer(
     handle(x).catch((err) => {
       if (!(err instanceof SiteboxError) || err.code === "ERR_CONFIG" || err.status >= 500)
         log.error({ site: x.entry?.name, worker }, (err as Error).message);
-      if (x.entry !== null) x.entry.lastError = (err as Error).message;
+      x.entry?.noteError((err as Error).message);
       sendError(x, err);
     });
   });

@@ -67,6 +67,7 @@ export class SiteEntry {
   errors = 0;
   limitKills = 0;
   lastError: string | null = null;
+  lastErrorAt = 0;
   readonly rebuilds: { at: number; generation: number; reason: string }[] = [];
   readonly latency: RecordableHistogram = createHistogram();
   /** `legacy` policy: per route file, its last seen mtime (s), last check and version. */
@@ -75,6 +76,11 @@ export class SiteEntry {
   constructor(name: string, current: Generation) {
     this.name = name;
     this.current = current;
+  }
+
+  noteError(message: string): void {
+    this.lastError = message;
+    this.lastErrorAt = Date.now();
   }
 
   noteRebuild(reason: string): void {
@@ -96,6 +102,7 @@ export class SiteEntry {
       sandboxBytes: this.sandbox?.memoryBytes ?? 0,
       modules: this.sandbox ? [...this.sandbox.loaded] : [],
       lastError: this.lastError,
+      lastErrorAt: this.lastErrorAt || undefined,
       rebuilds: [...this.rebuilds],
     };
   }
@@ -237,7 +244,7 @@ export class SiteRegistry {
     sb.onDead = (reason) => {
       this.abandoned++;
       entry.limitKills++;
-      entry.lastError = reason;
+      entry.noteError(reason);
       if (entry.sandbox === sb) entry.sandbox = null;
       this.#log.error({ site: entry.name, worker: this.#worker }, `sandbox abandoned: ${reason}`);
     };

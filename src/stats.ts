@@ -11,6 +11,8 @@ export interface SiteStats {
   sandboxBytes: number;
   modules: string[];
   lastError: string | null;
+  /** When `lastError` was set (ms since the epoch); the status page shows the newest. Optional. */
+  lastErrorAt?: number;
   rebuilds: { at: number; generation: number; reason: string }[];
 }
 

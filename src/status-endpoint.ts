@@ -4,7 +4,17 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "./config.js";
-import { renderStatusHtml, type StatusSnapshot } from "./status.js";
+import { aggregateSites, renderStatusHtml, type StatusSnapshot } from "./status.js";
+
+/** The page is self-contained: inline style, no script, no external asset, not framable. */
+const HTML_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
@@ -38,20 +48,17 @@ export class StatusEndpoint {
           .writeHead(503, { "content-type": "text/plain; charset=utf-8" })
           .end("status unavailable\n");
       } else if (path.endsWith(".json")) {
-        const body = JSON.stringify(snap, null, 2);
+        // The snapshot as the primary sent it, plus the per-site aggregate the HTML shows.
+        const body = JSON.stringify({ ...snap, sites: aggregateSites(snap) }, null, 2);
         res
           .writeHead(200, {
             "content-type": "application/json; charset=utf-8",
             "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
           })
           .end(body);
       } else {
-        res
-          .writeHead(200, {
-            "content-type": "text/html; charset=utf-8",
-            "cache-control": "no-store",
-          })
-          .end(renderStatusHtml(snap));
+        res.writeHead(200, HTML_HEADERS).end(renderStatusHtml(snap));
       }
     });
     this.#ask(reqId);

@@ -1,11 +1,9 @@
 // Shared built-ins and helpers. Captured now, before site code can replace them.
 const ObjectDefineProperty = Object.defineProperty;
-const ObjectDefineProperties = Object.defineProperties;
 const ObjectKeys = Object.keys;
 const ObjectCreate = Object.create;
 const ObjectGetPrototypeOf = Object.getPrototypeOf;
 const ObjectPrototype = Object.prototype;
-const ObjectToString = Object.prototype.toString;
 const ObjectHasOwn = Object.hasOwn;
 const ObjectFreeze = Object.freeze;
 const ObjectIs = Object.is;
@@ -34,7 +32,6 @@ const globalObject = globalThis;
 const INTERNAL = Symbol("internal");
 // Key of an optional method that gives console.log a plain view of a platform object.
 const INSPECT = Symbol("inspect");
-const EMPTY_BUFFER = new ArrayBuffer(0);
 const noop = () => {};
 
 // Globals are non-enumerable, writable and configurable, as in browsers.
@@ -130,7 +127,7 @@ function hostDecode(buffer, fatal) {
 }
 
 // "Error: message\n    at ..." (QuickJS's stack has no header line).
-function errorText(e) {
+function exceptionText(e) {
   if (e instanceof Error || (isObject(e) && typeof e.stack === "string")) {
     let head;
     try {
@@ -151,7 +148,7 @@ function errorText(e) {
 // Errors thrown by callbacks (listeners, timers, microtasks) that must not stop the caller.
 function reportException(e) {
   try {
-    host.log("error", errorText(e));
+    host.log("error", exceptionText(e));
   } catch {}
 }
 
@@ -178,7 +175,7 @@ function promiseCall(fn, thisArg, arg) {
   }
 }
 
-// Byte tables for HTTP tokens and header values, used instead of regexes on the hot path.
+// HTTP token characters (header names, methods).
 const TOKEN_CHARS = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
   TOKEN_CHARS[c.charCodeAt(0)] = 1;
@@ -192,4 +189,159 @@ function isToken(s) {
     if (c > 127 || TOKEN_CHARS[c] === 0) return false;
   }
   return true;
+}
+
+// DOMException: errors the web APIs throw by name (AbortError, DataCloneError, ...).
+const DOM_EXCEPTION_CODES = {
+  IndexSizeError: 1,
+  HierarchyRequestError: 3,
+  WrongDocumentError: 4,
+  InvalidCharacterError: 5,
+  NoModificationAllowedError: 7,
+  NotFoundError: 8,
+  NotSupportedError: 9,
+  InvalidStateError: 11,
+  SyntaxError: 12,
+  InvalidModificationError: 13,
+  NamespaceError: 14,
+  InvalidAccessError: 15,
+  TypeMismatchError: 17,
+  SecurityError: 18,
+  NetworkError: 19,
+  AbortError: 20,
+  URLMismatchError: 21,
+  QuotaExceededError: 22,
+  TimeoutError: 23,
+  InvalidNodeTypeError: 24,
+  DataCloneError: 25,
+};
+
+class DOMException extends Error {
+  #name;
+  constructor(message = "", options = "Error") {
+    super(String(message));
+    if (isObject(options)) {
+      this.#name = "name" in options ? String(options.name) : "Error";
+      if ("cause" in options) {
+        ObjectDefineProperty(this, "cause", {
+          value: options.cause,
+          writable: true,
+          configurable: true,
+        });
+      }
+    } else {
+      this.#name = String(options);
+    }
+  }
+  get name() {
+    return this.#name;
+  }
+  get code() {
+    return DOM_EXCEPTION_CODES[this.#name] || 0;
+  }
+}
+setToStringTag(DOMException, "DOMException");
+{
+  // Legacy constants, e.g. DOMException.ABORT_ERR === 20.
+  for (const name of ObjectKeys(DOM_EXCEPTION_CODES)) {
+    const constant = name
+      .replace(/([a-z])([A-Z])/g, "$1_$2")
+      .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+      .toUpperCase()
+      .replace(/_ERROR$/, "_ERR");
+    const desc = { value: DOM_EXCEPTION_CODES[name], enumerable: true };
+    ObjectDefineProperty(DOMException, constant, desc);
+    ObjectDefineProperty(DOMException.prototype, constant, desc);
+  }
+}
+defineGlobal("DOMException", DOMException);
+
+// HTTP header names and values (used by Headers, Request and Response).
+// Header names seen before -> lower case: most responses reuse a handful of names.
+const HEADER_NAMES = new Map();
+
+function headerName(name) {
+  if (typeof name !== "string") name = String(name);
+  const known = HEADER_NAMES.get(name);
+  if (known !== undefined) return known;
+  if (!isToken(name)) throw new TypeError(`Invalid header name: "${name}"`);
+  const lower = name.toLowerCase();
+  if (HEADER_NAMES.size < 512) HEADER_NAMES.set(name, lower);
+  return lower;
+}
+
+// Lower case of a name from the host (already valid HTTP), through the same cache.
+function hostHeaderName(name) {
+  const known = HEADER_NAMES.get(name);
+  if (known !== undefined) return known;
+  const lower = name.toLowerCase();
+  if (HEADER_NAMES.size < 512 && isToken(name)) HEADER_NAMES.set(name, lower);
+  return lower;
+}
+
+// A value needing work: leading/trailing whitespace, NUL/CR/LF, or not a ByteString. A regex
+// beats a charCodeAt loop by far in QuickJS.
+const HEADER_VALUE_SLOW = /^[\t\n\r ]|[\t\n\r ]$|[\0\n\r]|[^\0-\xff]/;
+const HEADER_VALUES = new Map(); // short values seen before, already valid
+
+// Strips leading and trailing HTTP whitespace; rejects NUL, CR, LF and non-ByteString values.
+function headerValue(value) {
+  let v = typeof value === "string" ? value : String(value);
+  if (HEADER_VALUES.has(v)) return v;
+  if (HEADER_VALUE_SLOW.test(v)) {
+    v = v.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
+    if (/[\0\n\r]|[^\0-\xff]/.test(v)) throw new TypeError(`Invalid header value: "${v}"`);
+  } else if (v.length <= 64 && HEADER_VALUES.size < 1024) HEADER_VALUES.set(v, true);
+  return v;
+}
+
+function listIndex(list, lname) {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === lname) return i;
+  return -1;
+}
+
+function listGet(list, lname) {
+  let out = null;
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === lname) out = out === null ? list[i + 1] : out + ", " + list[i + 1];
+  }
+  return out;
+}
+
+// Appends init (Headers, sequence of pairs or record) to a flat list, validating.
+function headersFill(list, init) {
+  if (init === undefined || init === null) return list;
+  if (!isObject(init)) throw new TypeError("Headers: init must be an object");
+  if (isHeaders(init)) {
+    const src = headersList(init);
+    for (let i = 0; i < src.length; i++) list.push(src[i]);
+  } else if (typeof init[SymbolIterator] === "function") {
+    for (const pair of init) {
+      if (!isObject(pair)) throw new TypeError("Headers: each header must be a [name, value] pair");
+      const a = isArray(pair) ? pair : ArrayFrom(pair);
+      if (a.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
+      list.push(headerName(a[0]), headerValue(a[1]));
+    }
+  } else {
+    const keys = ObjectKeys(init);
+    for (let i = 0; i < keys.length; i++)
+      list.push(headerName(keys[i]), headerValue(init[keys[i]]));
+  }
+  return list;
+}
+
+// The spec's "sort and combine": names sorted, values of one name joined, set-cookie kept apart.
+function sortAndCombine(list) {
+  const idx = [];
+  for (let i = 0; i < list.length; i += 2) idx.push(i);
+  idx.sort((a, b) => (list[a] < list[b] ? -1 : list[a] > list[b] ? 1 : a - b));
+  const out = [];
+  for (let k = 0; k < idx.length; k++) {
+    const name = list[idx[k]];
+    const value = list[idx[k] + 1];
+    const last = out.length - 1;
+    if (last >= 0 && out[last][0] === name && name !== "set-cookie") out[last][1] += ", " + value;
+    else out.push([name, value]);
+  }
+  return out;
 }

@@ -1,67 +1,4 @@
-// DOMException, TextEncoder, TextDecoder, atob, btoa.
-const DOM_EXCEPTION_CODES = {
-  IndexSizeError: 1,
-  HierarchyRequestError: 3,
-  WrongDocumentError: 4,
-  InvalidCharacterError: 5,
-  NoModificationAllowedError: 7,
-  NotFoundError: 8,
-  NotSupportedError: 9,
-  InvalidStateError: 11,
-  SyntaxError: 12,
-  InvalidModificationError: 13,
-  NamespaceError: 14,
-  InvalidAccessError: 15,
-  TypeMismatchError: 17,
-  SecurityError: 18,
-  NetworkError: 19,
-  AbortError: 20,
-  URLMismatchError: 21,
-  QuotaExceededError: 22,
-  TimeoutError: 23,
-  InvalidNodeTypeError: 24,
-  DataCloneError: 25,
-};
-
-class DOMException extends Error {
-  #name;
-  constructor(message = "", options = "Error") {
-    super(String(message));
-    if (isObject(options)) {
-      this.#name = "name" in options ? String(options.name) : "Error";
-      if ("cause" in options) {
-        ObjectDefineProperty(this, "cause", {
-          value: options.cause,
-          writable: true,
-          configurable: true,
-        });
-      }
-    } else {
-      this.#name = String(options);
-    }
-  }
-  get name() {
-    return this.#name;
-  }
-  get code() {
-    return DOM_EXCEPTION_CODES[this.#name] || 0;
-  }
-}
-setToStringTag(DOMException, "DOMException");
-{
-  // Legacy constants, e.g. DOMException.ABORT_ERR === 20.
-  for (const name of ObjectKeys(DOM_EXCEPTION_CODES)) {
-    const constant = name
-      .replace(/([a-z])([A-Z])/g, "$1_$2")
-      .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
-      .toUpperCase()
-      .replace(/_ERROR$/, "_ERR");
-    const desc = { value: DOM_EXCEPTION_CODES[name], enumerable: true };
-    ObjectDefineProperty(DOMException, constant, desc);
-    ObjectDefineProperty(DOMException.prototype, constant, desc);
-  }
-}
-defineGlobal("DOMException", DOMException);
+// TextEncoder, TextDecoder, atob, btoa, and the urlencoded/percent-encoding helpers.
 
 class TextEncoder {
   get encoding() {
@@ -78,6 +15,11 @@ class TextEncoder {
     const s = String(source);
     const n = s.length;
     const cap = destination.length;
+    if (n * 3 <= cap) {
+      const all = utf8Encode(s); // fits for sure: let the host do it
+      destination.set(all);
+      return { read: n, written: all.length };
+    }
     let read = 0;
     let written = 0;
     while (read < n) {
@@ -276,3 +218,130 @@ function atob(data) {
 }
 defineGlobal("btoa", btoa);
 defineGlobal("atob", atob);
+
+const HEX_BYTE = [];
+for (let i = 0; i < 256; i++)
+  HEX_BYTE.push("%" + (i < 16 ? "0" : "") + i.toString(16).toUpperCase());
+
+// application/x-www-form-urlencoded: bytes left as they are (space becomes '+').
+const FORM_SAFE = new Uint8Array(128);
+for (const c of "*-._0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+  FORM_SAFE[c.charCodeAt(0)] = 1;
+}
+// Userinfo percent-encode set, for the username and password setters.
+const USERINFO_SAFE = new Uint8Array(128);
+for (let c = 0x21; c < 0x7f; c++) {
+  if (!' "#<>?`{}/:;=@[\\]^|'.includes(StringFromCharCode(c))) USERINFO_SAFE[c] = 1;
+}
+USERINFO_SAFE[37] = 1; // '%' stays, as the spec leaves it
+
+// Code point at s[i] (lone surrogates become U+FFFD).
+function codePointAt(s, i, n) {
+  const c = s.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdfff) return c;
+  const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+  if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff)
+    return 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+  return 0xfffd;
+}
+
+function percentEncodeCodePoint(c) {
+  if (c < 0x800) return HEX_BYTE[0xc0 | (c >> 6)] + HEX_BYTE[0x80 | (c & 63)];
+  if (c < 0x10000) {
+    return (
+      HEX_BYTE[0xe0 | (c >> 12)] + HEX_BYTE[0x80 | ((c >> 6) & 63)] + HEX_BYTE[0x80 | (c & 63)]
+    );
+  }
+  return (
+    HEX_BYTE[0xf0 | (c >> 18)] +
+    HEX_BYTE[0x80 | ((c >> 12) & 63)] +
+    HEX_BYTE[0x80 | ((c >> 6) & 63)] +
+    HEX_BYTE[0x80 | (c & 63)]
+  );
+}
+
+function percentEncode(s, safe, spaceAsPlus) {
+  const n = s.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || safe[c] === 0) break;
+  }
+  if (i === n) return s;
+  let out = s.slice(0, i);
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) {
+      if (safe[c] === 1) out += s[i];
+      else out += c === 32 && spaceAsPlus ? "+" : HEX_BYTE[c];
+    } else {
+      const cp = codePointAt(s, i, n);
+      if (cp > 0xffff) i++;
+      out += percentEncodeCodePoint(cp);
+    }
+  }
+  return out;
+}
+
+function hexValue(c) {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 70) return c - 55;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+// Percent-decodes, then UTF-8 decodes without BOM, as the urlencoded parser does.
+function decodeFormComponent(s) {
+  if (s.includes("+")) s = s.replaceAll("+", " ");
+  if (!s.includes("%")) return s.toWellFormed();
+  const bytes = utf8Encode(s);
+  const n = bytes.length;
+  const out = new Uint8Array(n);
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i];
+    if (b === 37 && i + 2 < n) {
+      const h = hexValue(bytes[i + 1]);
+      const l = hexValue(bytes[i + 2]);
+      if (h >= 0 && l >= 0) {
+        out[j++] = (h << 4) | l;
+        i += 2;
+        continue;
+      }
+    }
+    out[j++] = b;
+  }
+  return utf8Decode(out.subarray(0, j), false, true);
+}
+
+function parseUrlencoded(s, list) {
+  const n = s.length;
+  let start = 0;
+  while (start < n) {
+    let amp = s.indexOf("&", start);
+    if (amp < 0) amp = n;
+    if (amp > start) {
+      const eq = s.indexOf("=", start);
+      if (eq >= 0 && eq < amp) {
+        list.push(
+          decodeFormComponent(s.slice(start, eq)),
+          decodeFormComponent(s.slice(eq + 1, amp)),
+        );
+      } else {
+        list.push(decodeFormComponent(s.slice(start, amp)), "");
+      }
+    }
+    start = amp + 1;
+  }
+  return list;
+}
+
+function serializeUrlencoded(list) {
+  let out = "";
+  for (let i = 0; i < list.length; i += 2) {
+    if (i > 0) out += "&";
+    out +=
+      percentEncode(list[i], FORM_SAFE, true) + "=" + percentEncode(list[i + 1], FORM_SAFE, true);
+  }
+  return out;
+}

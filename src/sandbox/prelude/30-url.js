@@ -1,130 +1,63 @@
 // URL and URLSearchParams. Parsing is the host's WHATWG parser; setters rebuild an href and parse
 // it again, which matches the spec's state-override parsing for all but odd inputs.
-const HEX_BYTE = [];
-for (let i = 0; i < 256; i++)
-  HEX_BYTE.push("%" + (i < 16 ? "0" : "") + i.toString(16).toUpperCase());
-
-// application/x-www-form-urlencoded: bytes left as they are (space becomes '+').
-const FORM_SAFE = new Uint8Array(128);
-for (const c of "*-._0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-  FORM_SAFE[c.charCodeAt(0)] = 1;
-}
-// Userinfo percent-encode set, for the username and password setters.
-const USERINFO_SAFE = new Uint8Array(128);
-for (let c = 0x21; c < 0x7f; c++) {
-  if (!' "#<>?`{}/:;=@[\\]^|'.includes(StringFromCharCode(c))) USERINFO_SAFE[c] = 1;
-}
-USERINFO_SAFE[37] = 1; // '%' stays, as the spec leaves it
-
-// Code point at s[i] (lone surrogates become U+FFFD).
-function codePointAt(s, i, n) {
-  const c = s.charCodeAt(i);
-  if (c < 0xd800 || c > 0xdfff) return c;
-  const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
-  if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff)
-    return 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-  return 0xfffd;
+// Name-value lists of URLSearchParams and FormData: flat [name, value, name, value, ...] arrays.
+function pairsGet(list, name) {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return null;
 }
 
-function percentEncodeCodePoint(c) {
-  if (c < 0x800) return HEX_BYTE[0xc0 | (c >> 6)] + HEX_BYTE[0x80 | (c & 63)];
-  if (c < 0x10000) {
-    return (
-      HEX_BYTE[0xe0 | (c >> 12)] + HEX_BYTE[0x80 | ((c >> 6) & 63)] + HEX_BYTE[0x80 | (c & 63)]
-    );
-  }
-  return (
-    HEX_BYTE[0xf0 | (c >> 18)] +
-    HEX_BYTE[0x80 | ((c >> 12) & 63)] +
-    HEX_BYTE[0x80 | ((c >> 6) & 63)] +
-    HEX_BYTE[0x80 | (c & 63)]
-  );
-}
-
-function percentEncode(s, safe, spaceAsPlus) {
-  const n = s.length;
-  let i = 0;
-  for (; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || safe[c] === 0) break;
-  }
-  if (i === n) return s;
-  let out = s.slice(0, i);
-  for (; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 128) {
-      if (safe[c] === 1) out += s[i];
-      else out += c === 32 && spaceAsPlus ? "+" : HEX_BYTE[c];
-    } else {
-      const cp = codePointAt(s, i, n);
-      if (cp > 0xffff) i++;
-      out += percentEncodeCodePoint(cp);
-    }
-  }
+function pairsGetAll(list, name) {
+  const out = [];
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) out.push(list[i + 1]);
   return out;
 }
 
-function hexValue(c) {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 65 && c <= 70) return c - 55;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-// Percent-decodes, then UTF-8 decodes without BOM, as the urlencoded parser does.
-function decodeFormComponent(s) {
-  if (s.includes("+")) s = s.replaceAll("+", " ");
-  if (!s.includes("%")) return s.toWellFormed();
-  const bytes = utf8Encode(s);
-  const n = bytes.length;
-  const out = new Uint8Array(n);
-  let j = 0;
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i];
-    if (b === 37 && i + 2 < n) {
-      const h = hexValue(bytes[i + 1]);
-      const l = hexValue(bytes[i + 2]);
-      if (h >= 0 && l >= 0) {
-        out[j++] = (h << 4) | l;
-        i += 2;
-        continue;
-      }
-    }
-    out[j++] = b;
-  }
-  return utf8Decode(out.subarray(0, j), false, true);
-}
-
-function parseUrlencoded(s, list) {
-  const n = s.length;
-  let start = 0;
-  while (start < n) {
-    let amp = s.indexOf("&", start);
-    if (amp < 0) amp = n;
-    if (amp > start) {
-      const eq = s.indexOf("=", start);
-      if (eq >= 0 && eq < amp) {
-        list.push(
-          decodeFormComponent(s.slice(start, eq)),
-          decodeFormComponent(s.slice(eq + 1, amp)),
-        );
-      } else {
-        list.push(decodeFormComponent(s.slice(start, amp)), "");
-      }
-    }
-    start = amp + 1;
-  }
-  return list;
-}
-
-function serializeUrlencoded(list) {
-  let out = "";
+// value undefined: any value.
+function pairsHas(list, name, value) {
   for (let i = 0; i < list.length; i += 2) {
-    if (i > 0) out += "&";
-    out +=
-      percentEncode(list[i], FORM_SAFE, true) + "=" + percentEncode(list[i + 1], FORM_SAFE, true);
+    if (list[i] === name && (value === undefined || list[i + 1] === value)) return true;
+  }
+  return false;
+}
+
+function pairsWithout(list, name, value) {
+  const out = [];
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] !== name || (value !== undefined && list[i + 1] !== value)) {
+      out.push(list[i], list[i + 1]);
+    }
   }
   return out;
+}
+
+// The first pair of that name gets the value, the others go; appended if none.
+function pairsSet(list, name, value) {
+  const out = [];
+  let found = false;
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] !== name) out.push(list[i], list[i + 1]);
+    else if (!found) {
+      out.push(name, value);
+      found = true;
+    }
+  }
+  if (!found) out.push(name, value);
+  return out;
+}
+
+function pairsForEach(owner, getList, callback, thisArg) {
+  if (!isCallable(callback)) throw new TypeError("forEach: callback is not a function");
+  for (let i = 0; i < getList().length; i += 2) {
+    callback.call(thisArg, getList()[i + 1], getList()[i], owner);
+  }
+}
+
+// Live iteration, as WebIDL's: each step looks at the list as it is now.
+function* pairsIterate(getList, kind) {
+  for (let i = 0; i < getList().length; i += 2) {
+    const list = getList();
+    yield kind === "keys" ? list[i] : kind === "values" ? list[i + 1] : [list[i], list[i + 1]];
+  }
 }
 
 let paramsAttach; // (params, url, list) for URL.searchParams
@@ -132,7 +65,7 @@ let paramsReplace; // (params, list) after the URL's query changed
 let urlSetQuery; // (url, serialized) after the params changed
 
 class URLSearchParams {
-  #list = []; // flat: [name, value, name, value, ...]
+  #list = [];
   #url = null;
   constructor(init = "") {
     if (init === INTERNAL) return;
@@ -179,55 +112,25 @@ class URLSearchParams {
     this.#update();
   }
   delete(name, value) {
-    name = toUSVString(name);
-    const match = value === undefined ? undefined : toUSVString(value);
-    const list = this.#list;
-    const kept = [];
-    for (let i = 0; i < list.length; i += 2) {
-      if (list[i] !== name || (match !== undefined && list[i + 1] !== match)) {
-        kept.push(list[i], list[i + 1]);
-      }
-    }
-    this.#list = kept;
+    const v = value === undefined ? undefined : toUSVString(value);
+    this.#list = pairsWithout(this.#list, toUSVString(name), v);
     this.#update();
   }
   get(name) {
-    name = toUSVString(name);
-    const list = this.#list;
-    for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
-    return null;
+    return pairsGet(this.#list, toUSVString(name));
   }
   getAll(name) {
-    name = toUSVString(name);
-    const list = this.#list;
-    const out = [];
-    for (let i = 0; i < list.length; i += 2) if (list[i] === name) out.push(list[i + 1]);
-    return out;
+    return pairsGetAll(this.#list, toUSVString(name));
   }
   has(name, value) {
-    name = toUSVString(name);
-    const match = value === undefined ? undefined : toUSVString(value);
-    const list = this.#list;
-    for (let i = 0; i < list.length; i += 2) {
-      if (list[i] === name && (match === undefined || list[i + 1] === match)) return true;
-    }
-    return false;
+    return pairsHas(
+      this.#list,
+      toUSVString(name),
+      value === undefined ? value : toUSVString(value),
+    );
   }
   set(name, value) {
-    name = toUSVString(name);
-    value = toUSVString(value);
-    const list = this.#list;
-    const out = [];
-    let found = false;
-    for (let i = 0; i < list.length; i += 2) {
-      if (list[i] !== name) out.push(list[i], list[i + 1]);
-      else if (!found) {
-        out.push(name, value);
-        found = true;
-      }
-    }
-    if (!found) out.push(name, value);
-    this.#list = out;
+    this.#list = pairsSet(this.#list, toUSVString(name), toUSVString(value));
     this.#update();
   }
   // Stable sort by name in UTF-16 code units.
@@ -242,20 +145,16 @@ class URLSearchParams {
     this.#update();
   }
   forEach(callback, thisArg) {
-    if (!isCallable(callback))
-      throw new TypeError("URLSearchParams.forEach: callback is not a function");
-    for (let i = 0; i < this.#list.length; i += 2) {
-      callback.call(thisArg, this.#list[i + 1], this.#list[i], this);
-    }
+    pairsForEach(this, () => this.#list, callback, thisArg);
   }
-  *entries() {
-    for (let i = 0; i < this.#list.length; i += 2) yield [this.#list[i], this.#list[i + 1]];
+  entries() {
+    return pairsIterate(() => this.#list, "entries");
   }
-  *keys() {
-    for (let i = 0; i < this.#list.length; i += 2) yield this.#list[i];
+  keys() {
+    return pairsIterate(() => this.#list, "keys");
   }
-  *values() {
-    for (let i = 0; i < this.#list.length; i += 2) yield this.#list[i + 1];
+  values() {
+    return pairsIterate(() => this.#list, "values");
   }
   [SymbolIterator]() {
     return this.entries();
@@ -264,21 +163,32 @@ class URLSearchParams {
     return serializeUrlencoded(this.#list);
   }
   [INSPECT]() {
-    return ObjectFromEntries(this.entries());
+    return Object.fromEntries(this.entries());
   }
 }
-const ObjectFromEntries = Object.fromEntries;
 setToStringTag(URLSearchParams, "URLSearchParams");
 defineGlobal("URLSearchParams", URLSearchParams);
 
 const SPECIAL_SCHEMES = { "ftp:": 1, "file:": 1, "http:": 1, "https:": 1, "ws:": 1, "wss:": 1 };
 
+// Parsed parts of recently seen absolute URLs (handlers run `new URL(request.url)` a lot). The
+// parts objects are frozen and shared: a URL replaces its parts, never mutates them.
+const URL_CACHE = new Map();
+
 function parseURLParts(input, base) {
-  const json =
-    base === undefined
-      ? host.parseURL(toUSVString(input))
-      : host.parseURL(toUSVString(input), toUSVString(base));
-  return json === "" ? null : JSONparse(json);
+  if (base === undefined) {
+    const s = typeof input === "string" ? input : toUSVString(input);
+    const hit = URL_CACHE.get(s);
+    if (hit !== undefined) return hit;
+    const json = host.parseURL(s.toWellFormed());
+    if (json === "") return null;
+    if (URL_CACHE.size >= 256) URL_CACHE.clear();
+    const p = ObjectFreeze(JSONparse(json));
+    URL_CACHE.set(s, p);
+    return p;
+  }
+  const json = host.parseURL(toUSVString(input), toUSVString(base));
+  return json === "" ? null : ObjectFreeze(JSONparse(json));
 }
 
 // href -> [before query, query with '?', fragment with '#'] ('?' and '#' are always encoded
@@ -312,10 +222,9 @@ class URL {
   }
   static {
     urlSetQuery = (u, serialized) => {
-      const p = u.#p;
-      const [pre, , frag] = splitHref(p.href);
-      p.search = serialized === "" ? "" : "?" + serialized;
-      p.href = pre + p.search + frag;
+      const [pre, , frag] = splitHref(u.#p.href);
+      const search = serialized === "" ? "" : "?" + serialized;
+      u.#p = ObjectFreeze({ ...u.#p, search, href: pre + search + frag });
     };
   }
   #hasAuthority() {
@@ -399,11 +308,13 @@ class URL {
     if (end >= 0) s = s.slice(0, end);
     const close = s.startsWith("[") ? s.indexOf("]") : -1;
     const colon = s.indexOf(":", close < 0 ? 0 : close);
-    let hostname = colon < 0 ? s : s.slice(0, colon);
-    if (hostname === "" && special) return;
+    const hostname = colon < 0 ? s : s.slice(0, colon);
+    // '@' would turn into userinfo when reparsed; it is a forbidden host code point anyway.
+    if (hostname.includes("@")) return;
+    if (hostname === "" && (special || !this.#hasAuthority())) return; // no change, as Node
     const change = { hostname };
     if (colon >= 0) {
-      if (!withPort) return;
+      if (!withPort || this.#p.protocol === "file:") return;
       const digits = /^\d*/.exec(s.slice(colon + 1))[0];
       if (digits !== "") change.port = digits;
     }
@@ -429,9 +340,9 @@ class URL {
     let path = String(v).replaceAll("?", "%3F").replaceAll("#", "%23");
     const special = !!SPECIAL_SCHEMES[p.protocol];
     const first = path[0];
-    if ((special || this.#hasAuthority()) && first !== "/" && !(special && first === "\\")) {
-      path = "/" + path;
-    }
+    // A non-opaque path always serializes with a leading "/", except an empty one after a host.
+    const keepEmpty = path === "" && !special && this.#hasAuthority();
+    if (!keepEmpty && first !== "/" && !(special && first === "\\")) path = "/" + path;
     const [pre, query, frag] = splitHref(p.href);
     let prefix = pre.slice(0, pre.length - p.pathname.length);
     if (prefix.endsWith(":/.") && !this.#hasAuthority()) prefix = prefix.slice(0, -2);

@@ -1,4 +1,4 @@
-// Event, CustomEvent, EventTarget, AbortController, AbortSignal.
+// Event, CustomEvent, EventTarget, AbortController, AbortSignal; timers and queueMicrotask.
 const TIME_ORIGIN = DateNow();
 let eventState; // (event) -> private fields object, for EventTarget's dispatch
 
@@ -323,3 +323,55 @@ class AbortController {
 }
 setToStringTag(AbortController, "AbortController");
 defineGlobal("AbortController", AbortController);
+
+function queueMicrotask(callback) {
+  if (!isCallable(callback)) throw new TypeError("queueMicrotask: callback is not a function");
+  PromiseResolve().then(() => {
+    try {
+      callback();
+    } catch (e) {
+      reportException(e);
+    }
+  });
+}
+defineGlobal("queueMicrotask", queueMicrotask);
+defineGlobal("reportError", (e) => reportException(e));
+
+// Timers: ids are positive integers; the host calls back runTimer(id) when one is due.
+const timers = new Map(); // id -> { callback, args, repeat, ms }
+let nextTimerId = 1;
+
+function timerSet(callback, ms, args, repeat) {
+  if (!isCallable(callback)) throw new TypeError("timer callback must be a function");
+  let delay = MathFloor(Number(ms));
+  if (!(delay >= 0)) delay = 0;
+  if (delay > 2147483647) delay = 2147483647;
+  if (repeat && delay < 1) delay = 1; // a 0 ms interval would spin
+  const id = nextTimerId++;
+  timers.set(id, { callback, args, repeat, ms: delay });
+  host.setTimer(id, delay);
+  return id;
+}
+
+function timerClear(id) {
+  const n = Number(id);
+  if (!timers.delete(n)) return;
+  host.clearTimer(n);
+}
+
+function runTimer(id) {
+  const t = timers.get(id);
+  if (t === undefined) return;
+  if (!t.repeat) timers.delete(id);
+  try {
+    t.callback.apply(globalObject, t.args);
+  } catch (e) {
+    reportException(e);
+  }
+  if (t.repeat && timers.get(id) === t) host.setTimer(id, t.ms);
+}
+
+defineGlobal("setTimeout", (callback, ms, ...args) => timerSet(callback, ms, args, false));
+defineGlobal("setInterval", (callback, ms, ...args) => timerSet(callback, ms, args, true));
+defineGlobal("clearTimeout", (id) => timerClear(id));
+defineGlobal("clearInterval", (id) => timerClear(id));

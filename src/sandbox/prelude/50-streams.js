@@ -366,7 +366,6 @@ function streamTee(stream) {
   let readAgain = false;
   const canceled = [false, false];
   const reasons = [undefined, undefined];
-  const controllers = [null, null];
   const cancelDone = newDeferred();
   const each = (f) => {
     for (let i = 0; i < 2; i++) if (!canceled[i]) f(streamState(branches[i]));
@@ -398,9 +397,6 @@ function streamTee(stream) {
   };
   const branch = (i) =>
     new ReadableStream({
-      start(c) {
-        controllers[i] = c;
-      },
       pull,
       cancel(reason) {
         canceled[i] = true;
@@ -417,34 +413,26 @@ function streamTee(stream) {
   return branches;
 }
 
-class ByteLengthQueuingStrategy {
-  #hwm;
-  constructor(init) {
-    this.#hwm = Number(init?.highWaterMark);
-  }
-  get highWaterMark() {
-    return this.#hwm;
-  }
-  get size() {
-    return (chunk) => chunk.byteLength;
-  }
+for (const [name, size] of [
+  ["ByteLengthQueuingStrategy", (chunk) => chunk.byteLength],
+  ["CountQueuingStrategy", () => 1],
+]) {
+  const Strategy = class {
+    #hwm;
+    constructor(init) {
+      this.#hwm = Number(init?.highWaterMark);
+    }
+    get highWaterMark() {
+      return this.#hwm;
+    }
+    get size() {
+      return size;
+    }
+  };
+  ObjectDefineProperty(Strategy, "name", { value: name });
+  setToStringTag(Strategy, name);
+  defineGlobal(name, Strategy);
 }
-class CountQueuingStrategy {
-  #hwm;
-  constructor(init) {
-    this.#hwm = Number(init?.highWaterMark);
-  }
-  get highWaterMark() {
-    return this.#hwm;
-  }
-  get size() {
-    return () => 1;
-  }
-}
-setToStringTag(ByteLengthQueuingStrategy, "ByteLengthQueuingStrategy");
-setToStringTag(CountQueuingStrategy, "CountQueuingStrategy");
-defineGlobal("ByteLengthQueuingStrategy", ByteLengthQueuingStrategy);
-defineGlobal("CountQueuingStrategy", CountQueuingStrategy);
 
 // A stream of one chunk, for a body given as bytes.
 function streamOfBytes(u8) {
@@ -477,51 +465,4 @@ function streamReadAll(stream) {
     reader.releaseLock();
     throw e;
   });
-}
-
-// For the dispatcher: feeds a response stream to the host. Chunks are strings or ArrayBuffers
-// (views are copied to a standalone buffer). Returns cancel(reason), for a client that left.
-function readStreamInto(stream, onChunk, onDone, onError) {
-  let stopped = false;
-  let reader;
-  const fail = (e) => {
-    if (stopped) return;
-    stopped = true;
-    if (reader) reader.cancel(e).then(noop, noop);
-    onError(e);
-  };
-  try {
-    reader = stream.getReader();
-  } catch (e) {
-    reader = undefined;
-    fail(e);
-    return noop;
-  }
-  const step = (r) => {
-    if (stopped) return;
-    if (r.done) {
-      stopped = true;
-      reader.releaseLock();
-      onDone();
-      return;
-    }
-    const v = r.value;
-    let out;
-    if (typeof v === "string" || v instanceof ArrayBuffer) out = v;
-    else if (ArrayBufferIsView(v))
-      out = bufferOf(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-    else return fail(new TypeError("a response body chunk must be a string or a Uint8Array"));
-    try {
-      onChunk(out);
-    } catch (e) {
-      return fail(e);
-    }
-    reader.read().then(step, fail);
-  };
-  reader.read().then(step, fail);
-  return (reason) => {
-    if (stopped) return;
-    stopped = true;
-    reader.cancel(reason).then(noop, noop);
-  };
 }

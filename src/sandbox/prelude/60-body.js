@@ -142,58 +142,31 @@ class FormData {
   }
   set(name, value, filename) {
     if (arguments.length < 2) throw new TypeError("FormData.set: 2 arguments required");
-    name = toUSVString(name);
-    value = formEntryValue(value, filename);
-    const out = [];
-    let found = false;
-    for (let i = 0; i < this.#list.length; i += 2) {
-      if (this.#list[i] !== name) out.push(this.#list[i], this.#list[i + 1]);
-      else if (!found) {
-        out.push(name, value);
-        found = true;
-      }
-    }
-    if (!found) out.push(name, value);
-    this.#list = out;
+    this.#list = pairsSet(this.#list, toUSVString(name), formEntryValue(value, filename));
   }
   delete(name) {
-    name = toUSVString(name);
-    const out = [];
-    for (let i = 0; i < this.#list.length; i += 2) {
-      if (this.#list[i] !== name) out.push(this.#list[i], this.#list[i + 1]);
-    }
-    this.#list = out;
+    this.#list = pairsWithout(this.#list, toUSVString(name), undefined);
   }
   get(name) {
-    name = toUSVString(name);
-    for (let i = 0; i < this.#list.length; i += 2)
-      if (this.#list[i] === name) return this.#list[i + 1];
-    return null;
+    return pairsGet(this.#list, toUSVString(name));
   }
   getAll(name) {
-    name = toUSVString(name);
-    const out = [];
-    for (let i = 0; i < this.#list.length; i += 2)
-      if (this.#list[i] === name) out.push(this.#list[i + 1]);
-    return out;
+    return pairsGetAll(this.#list, toUSVString(name));
   }
   has(name) {
-    return this.get(name) !== null;
+    return pairsHas(this.#list, toUSVString(name), undefined);
   }
   forEach(callback, thisArg) {
-    if (!isCallable(callback)) throw new TypeError("FormData.forEach: callback is not a function");
-    for (let i = 0; i < this.#list.length; i += 2) {
-      callback.call(thisArg, this.#list[i + 1], this.#list[i], this);
-    }
+    pairsForEach(this, () => this.#list, callback, thisArg);
   }
-  *entries() {
-    for (let i = 0; i < this.#list.length; i += 2) yield [this.#list[i], this.#list[i + 1]];
+  entries() {
+    return pairsIterate(() => this.#list, "entries");
   }
-  *keys() {
-    for (let i = 0; i < this.#list.length; i += 2) yield this.#list[i];
+  keys() {
+    return pairsIterate(() => this.#list, "keys");
   }
-  *values() {
-    for (let i = 0; i < this.#list.length; i += 2) yield this.#list[i + 1];
+  values() {
+    return pairsIterate(() => this.#list, "values");
   }
   [SymbolIterator]() {
     return this.entries();
@@ -205,92 +178,9 @@ class FormData {
 setToStringTag(FormData, "FormData");
 defineGlobal("FormData", FormData);
 
-// Header names seen before -> lower case: most responses reuse a handful of names.
-const HEADER_NAMES = new Map();
-
-function headerName(name) {
-  if (typeof name !== "string") name = String(name);
-  const known = HEADER_NAMES.get(name);
-  if (known !== undefined) return known;
-  if (!isToken(name)) throw new TypeError(`Invalid header name: "${name}"`);
-  const lower = name.toLowerCase();
-  if (HEADER_NAMES.size < 512) HEADER_NAMES.set(name, lower);
-  return lower;
-}
-
-// Strips leading and trailing HTTP whitespace; rejects NUL, CR, LF and non-ByteString values.
-function headerValue(value) {
-  let v = typeof value === "string" ? value : String(value);
-  let n = v.length;
-  if (n === 0) return v;
-  let a = 0;
-  let c = v.charCodeAt(0);
-  while (a < n && (c === 32 || c === 9 || c === 10 || c === 13)) c = v.charCodeAt(++a);
-  c = v.charCodeAt(n - 1);
-  while (n > a && (c === 32 || c === 9 || c === 10 || c === 13)) c = v.charCodeAt(--n - 1);
-  if (a > 0 || n < v.length) v = v.slice(a, n);
-  for (let i = 0; i < v.length; i++) {
-    c = v.charCodeAt(i);
-    if (c === 0 || c === 10 || c === 13 || c > 255) {
-      throw new TypeError(`Invalid header value: "${v}"`);
-    }
-  }
-  return v;
-}
-
-function listIndex(list, lname) {
-  for (let i = 0; i < list.length; i += 2) if (list[i] === lname) return i;
-  return -1;
-}
-
-function listGet(list, lname) {
-  let out = null;
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i] === lname) out = out === null ? list[i + 1] : out + ", " + list[i + 1];
-  }
-  return out;
-}
-
-// Appends init (Headers, sequence of pairs or record) to a flat list, validating.
-function headersFill(list, init) {
-  if (init === undefined || init === null) return list;
-  if (!isObject(init)) throw new TypeError("Headers: init must be an object");
-  if (isHeaders(init)) {
-    const src = headersList(init);
-    for (let i = 0; i < src.length; i++) list.push(src[i]);
-  } else if (typeof init[SymbolIterator] === "function") {
-    for (const pair of init) {
-      if (!isObject(pair)) throw new TypeError("Headers: each header must be a [name, value] pair");
-      const a = isArray(pair) ? pair : ArrayFrom(pair);
-      if (a.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
-      list.push(headerName(a[0]), headerValue(a[1]));
-    }
-  } else {
-    const keys = ObjectKeys(init);
-    for (let i = 0; i < keys.length; i++)
-      list.push(headerName(keys[i]), headerValue(init[keys[i]]));
-  }
-  return list;
-}
-
-// The spec's "sort and combine": names sorted, values of one name joined, set-cookie kept apart.
-function sortAndCombine(list) {
-  const idx = [];
-  for (let i = 0; i < list.length; i += 2) idx.push(i);
-  idx.sort((a, b) => (list[a] < list[b] ? -1 : list[a] > list[b] ? 1 : a - b));
-  const out = [];
-  for (let k = 0; k < idx.length; k++) {
-    const name = list[idx[k]];
-    const value = list[idx[k] + 1];
-    const last = out.length - 1;
-    if (last >= 0 && out[last][0] === name && name !== "set-cookie") out[last][1] += ", " + value;
-    else out.push([name, value]);
-  }
-  return out;
-}
-
 let headersList; // (headers) -> flat list
 let isHeaders; // (object) -> boolean
+let headersIsImmutable; // (headers) -> boolean
 let headersWrap; // (list, immutable) -> Headers over that very list
 
 class Headers {
@@ -304,6 +194,7 @@ class Headers {
   static {
     headersList = (h) => h.#list;
     isHeaders = (v) => #list in v;
+    headersIsImmutable = (h) => h.#immutable;
     headersWrap = (list, immutable) => {
       const h = new Headers(INTERNAL);
       h.#list = list;
@@ -404,15 +295,21 @@ function newBody(kind, data, owned) {
   return { kind, data, owned, stream: null, used: false };
 }
 const NO_BODY = ObjectFreeze(newBody("none", null, false));
+// A text body already handed to the host (shared, so never given a stream of its own).
+const USED_BODY = newBody("text", "", false);
+USED_BODY.used = true;
+ObjectFreeze(USED_BODY);
 
 let extractedType = null; // content type found by the last extractBody call
 
 // The fetch spec's "extract a body": sets extractedType to the default content type or null.
+// A string comes back as it is (Response keeps it so until needed: the hot path), anything else
+// as a body state.
 function extractBody(init) {
   extractedType = null;
   if (typeof init === "string") {
     extractedType = "text/plain;charset=UTF-8";
-    return newBody("text", init, false);
+    return init;
   }
   if (isObject(init)) {
     const u8 = bytesOf(init);
@@ -423,7 +320,7 @@ function extractBody(init) {
     }
     if (init instanceof URLSearchParams) {
       extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
-      return newBody("text", init.toString(), false);
+      return init.toString();
     }
     if (init instanceof ReadableStream) {
       const st = streamState(init);
@@ -442,11 +339,11 @@ function extractBody(init) {
           throw new TypeError("multipart/form-data is not supported");
       }
       extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
-      return newBody("text", serializeUrlencoded(list), false);
+      return serializeUrlencoded(list);
     }
   }
   extractedType = "text/plain;charset=UTF-8";
-  return newBody("text", toUSVString(init), false);
+  return toUSVString(init);
 }
 
 function bodyUnusable(b) {
@@ -464,8 +361,10 @@ function bodyStream(b) {
   if (b.kind === "none") return null;
   if (b.stream === null) {
     if (b.used) {
-      b.stream = new ReadableStream({ start: (c) => c.close() });
-      streamState(b.stream).disturbed = true;
+      const s = new ReadableStream({ start: (c) => c.close() });
+      streamState(s).disturbed = true;
+      if (b === USED_BODY) return s;
+      b.stream = s;
     } else if (b.kind === "text") b.stream = streamOfBytes(utf8Encode(b.data));
     else b.stream = streamOfBytes(b.owned ? b.data : copyBytes(b.data));
   }

@@ -32,17 +32,16 @@ function normalizeMethod(m) {
 
 let isRequest; // (v) -> boolean
 let initIncoming; // (request, url, method, flatHeaders, body, signal)
-let abortIncoming; // (request, reason)
+let requestOpts; // (request) -> options record
 
 class Request {
   #url;
   #method;
-  #list; // flat header list (lower-case names), or undefined until built from #raw
-  #raw; // flat header list from the host, names in any case
-  #headers; // Headers object, made on first access
+  #list; // flat header list; names as the host gave them until #headers exists, then lower case
+  #headers; // Headers over #list, made on first use
   #body;
-  #signal; // AbortSignal, or undefined until first access
-  #opts;
+  #signal; // AbortSignal, or undefined until first use
+  #opts; // undefined for REQUEST_DEFAULTS
   constructor(input, init) {
     if (input === INTERNAL) return;
     if (arguments.length === 0) throw new TypeError("Request: 1 argument required");
@@ -56,10 +55,10 @@ class Request {
     if (from !== null) {
       this.#url = from.#url;
       this.#method = from.#method;
-      opts = from.#opts;
+      opts = from.#opts ?? REQUEST_DEFAULTS;
       signal = from.signal;
     } else {
-      const p = parseURLParts(String(input));
+      const p = parseURLParts(input);
       if (p === null) throw new TypeError(`Invalid URL: ${String(input)}`);
       if (p.username || p.password) throw new TypeError("Request: URL includes credentials");
       this.#url = p.href;
@@ -83,8 +82,7 @@ class Request {
     if (custom.redirect !== undefined && !["follow", "error", "manual"].includes(custom.redirect)) {
       throw new TypeError(`Request: invalid redirect mode "${custom.redirect}"`);
     }
-    if (changed) opts = ObjectFreeze({ ...opts, ...custom });
-    this.#opts = opts;
+    this.#opts = changed ? ObjectFreeze({ ...opts, ...custom }) : opts;
     const list =
       o.headers !== undefined ? headersFill([], o.headers) : from ? from.#headerList().slice() : [];
     const inputBody = from ? from.#body : NO_BODY;
@@ -93,7 +91,8 @@ class Request {
       throw new TypeError("Request with GET/HEAD method cannot have body");
     }
     if (o.body !== undefined && o.body !== null) {
-      this.#body = extractBody(o.body);
+      const b = extractBody(o.body);
+      this.#body = typeof b === "string" ? newBody("text", b, false) : b;
       if (extractedType !== null && listIndex(list, "content-type") < 0) {
         list.push("content-type", extractedType);
       }
@@ -104,31 +103,26 @@ class Request {
       inputBody.used = true;
     } else this.#body = NO_BODY;
     this.#list = list;
+    this.#headers = headersWrap(list, false);
     // Like the spec, the new request's signal follows the given one.
-    this.#signal = signal === null ? undefined : AbortSignal.any([signal]);
+    if (signal !== null) this.#signal = AbortSignal.any([signal]);
   }
   static {
     isRequest = (v) => isObject(v) && #url in v;
+    requestOpts = (r) => r.#opts ?? REQUEST_DEFAULTS;
     initIncoming = (r, url, method, flat, body, signal) => {
       r.#url = url;
       r.#method = method;
-      r.#raw = flat;
+      r.#list = flat;
       r.#body = body === undefined ? NO_BODY : newBody("bytes", new Uint8Array(body), true);
-      r.#signal = signal ?? undefined;
-      r.#opts = REQUEST_DEFAULTS;
+      if (signal !== undefined && signal !== null) r.#signal = signal;
     };
-    abortIncoming = (r, reason) => signalAbort(r.signal, reason);
   }
   #headerList() {
-    if (this.#list === undefined) {
-      const raw = this.#raw;
-      const list = new Array(raw.length);
-      for (let i = 0; i < raw.length; i += 2) {
-        list[i] = raw[i].toLowerCase();
-        list[i + 1] = raw[i + 1];
-      }
-      this.#list = list;
-      this.#raw = undefined;
+    if (this.#headers === undefined) {
+      const list = this.#list; // the host's array, ours to change
+      for (let i = 0; i < list.length; i += 2) list[i] = hostHeaderName(list[i]);
+      this.#headers = headersWrap(list, false);
     }
     return this.#list;
   }
@@ -139,46 +133,11 @@ class Request {
     return this.#url;
   }
   get headers() {
-    return (this.#headers ??= headersWrap(this.#headerList(), false));
+    if (this.#headers === undefined) this.#headerList();
+    return this.#headers;
   }
   get signal() {
     return (this.#signal ??= newAbortSignal());
-  }
-  get destination() {
-    return "";
-  }
-  get referrer() {
-    return this.#opts.referrer;
-  }
-  get referrerPolicy() {
-    return this.#opts.referrerPolicy;
-  }
-  get mode() {
-    return this.#opts.mode;
-  }
-  get credentials() {
-    return this.#opts.credentials;
-  }
-  get cache() {
-    return this.#opts.cache;
-  }
-  get redirect() {
-    return this.#opts.redirect;
-  }
-  get integrity() {
-    return this.#opts.integrity;
-  }
-  get keepalive() {
-    return this.#opts.keepalive;
-  }
-  get isReloadNavigation() {
-    return false;
-  }
-  get isHistoryNavigation() {
-    return false;
-  }
-  get duplex() {
-    return "half";
   }
   get body() {
     return bodyStream(this.#body);
@@ -192,6 +151,7 @@ class Request {
     r.#url = this.#url;
     r.#method = this.#method;
     r.#list = this.#headerList().slice();
+    r.#headers = headersWrap(r.#list, false);
     r.#body = body;
     r.#opts = this.#opts;
     r.#signal = AbortSignal.any([this.signal]);
@@ -220,10 +180,29 @@ class Request {
     return { method, url, headers, body, bodyUsed };
   }
 }
+// Options a server-side request only stores (cache, mode, redirect, ...) and fixed values.
+for (const key of ObjectKeys(REQUEST_DEFAULTS)) {
+  ObjectDefineProperty(Request.prototype, key, {
+    get() {
+      return requestOpts(this)[key];
+    },
+    configurable: true,
+  });
+}
+for (const [key, value] of [
+  ["destination", ""],
+  ["duplex", "half"],
+  ["isHistoryNavigation", false],
+  ["isReloadNavigation", false],
+]) {
+  ObjectDefineProperty(Request.prototype, key, { get: () => value, configurable: true });
+}
 setToStringTag(Request, "Request");
 defineGlobal("Request", Request);
 
-// Request handed to a handler: no URL parsing, headers and body made only when used.
+// Request handed to a handler: no URL parsing; headers (a flat [name, value, ...] list, names in
+// any case) and body (ArrayBuffer or undefined, now owned by the request) are looked at only
+// when used. signal: an AbortSignal the dispatcher aborts, or undefined (then see below).
 function newIncomingRequest(url, method, flatHeaders, body, signal) {
   const r = new Request(INTERNAL);
   initIncoming(r, url, method, flatHeaders, body, signal);
@@ -232,7 +211,7 @@ function newIncomingRequest(url, method, flatHeaders, body, signal) {
 
 // Aborts request.signal (made now if nobody has read it yet), e.g. when the client went away.
 function abortIncomingRequest(request, reason) {
-  abortIncoming(request, reason);
+  signalAbort(request.signal, reason);
 }
 
 function toStatus(v) {
@@ -254,19 +233,21 @@ function checkStatusText(s) {
 
 let isResponse; // (v) -> boolean
 let responsePartsOf; // (response) -> parts
+const IMMUTABLE = {}; // Response.#headers before the Headers object exists, for a guarded list
 
 class Response {
-  #status;
+  #status; // 0 only for Response.error()
   #statusText;
   #list;
-  #headers; // Headers object, made on first access
-  #immutable; // headers guard, for error() and redirect()
-  #body;
-  #type;
+  #headers; // Headers object, made on first use; or undefined / IMMUTABLE until then
+  #body; // a string (text not yet read: no body state needed) or a body state
   constructor(body = null, init) {
     if (body === INTERNAL) return;
-    const b = body === null || body === undefined ? NO_BODY : extractBody(body);
-    this.#init(init, b, b === NO_BODY ? null : extractedType);
+    if (body === null || body === undefined) this.#init(init, NO_BODY, null);
+    else {
+      const b = extractBody(body);
+      this.#init(init, b, extractedType);
+    }
   }
   #init(init, b, contentType) {
     let status = 200;
@@ -294,15 +275,17 @@ class Response {
     this.#status = status;
     this.#statusText = statusText;
     this.#list = list;
-    this.#immutable = false;
     this.#body = b;
-    this.#type = "default";
+  }
+  #state() {
+    const b = this.#body;
+    return typeof b === "string" ? (this.#body = newBody("text", b, false)) : b;
   }
   static json(data, init) {
     const text = JSONstringify(data);
     if (text === undefined) throw new TypeError("Response.json: data is not JSON serializable");
     const r = new Response(INTERNAL);
-    r.#init(init, newBody("text", text, false), "application/json");
+    r.#init(init, text, "application/json");
     return r;
   }
   static redirect(url, status = 302) {
@@ -311,25 +294,38 @@ class Response {
     const s = toStatus(status);
     if (REDIRECT_STATUS[s] !== 1) throw new RangeError(`Invalid redirect status: ${s}`);
     const r = new Response(INTERNAL);
-    r.#init({ status: s }, NO_BODY, null);
-    r.#list.push("location", p.href);
-    r.#immutable = true;
+    r.#status = s;
+    r.#statusText = "";
+    r.#list = ["location", p.href];
+    r.#headers = IMMUTABLE;
+    r.#body = NO_BODY;
     return r;
   }
   static error() {
     const r = new Response(INTERNAL);
-    r.#init(undefined, NO_BODY, null);
     r.#status = 0;
-    r.#immutable = true;
-    r.#type = "error";
+    r.#statusText = "";
+    r.#list = [];
+    r.#headers = IMMUTABLE;
+    r.#body = NO_BODY;
     return r;
   }
   static {
     isResponse = (v) => isObject(v) && #body in v;
     responsePartsOf = (r) => {
+      if (r.#status === 0) throw new TypeError("Response.error() cannot be sent");
       const b = r.#body;
-      if (r.#type === "error") throw new TypeError("Response.error() cannot be sent");
-      let kind = b.kind;
+      if (typeof b === "string") {
+        r.#body = USED_BODY;
+        return {
+          status: r.#status,
+          statusText: r.#statusText,
+          headers: r.#list,
+          kind: "text",
+          body: b,
+        };
+      }
+      const kind = b.kind;
       let data;
       if (kind !== "none") {
         if (bodyUnusable(b)) throw new TypeError("the Response body has already been used");
@@ -343,7 +339,7 @@ class Response {
     };
   }
   get type() {
-    return this.#type;
+    return this.#status === 0 ? "error" : "default";
   }
   get url() {
     return "";
@@ -361,42 +357,47 @@ class Response {
     return this.#statusText;
   }
   get headers() {
-    return (this.#headers ??= headersWrap(this.#list, this.#immutable));
+    const h = this.#headers;
+    if (h !== undefined && h !== IMMUTABLE) return h;
+    return (this.#headers = headersWrap(this.#list, h === IMMUTABLE));
   }
   get body() {
-    return bodyStream(this.#body);
+    return bodyStream(this.#state());
   }
   get bodyUsed() {
-    return bodyUsed(this.#body);
+    const b = this.#body;
+    return typeof b === "string" ? false : bodyUsed(b);
   }
   clone() {
-    const body = bodyClone(this.#body);
+    const b = this.#body;
+    const body = typeof b === "string" ? b : bodyClone(b);
     const r = new Response(INTERNAL);
     r.#status = this.#status;
     r.#statusText = this.#statusText;
     r.#list = this.#list.slice();
-    r.#immutable = this.#immutable;
+    const h = this.#headers;
+    r.#headers =
+      h === IMMUTABLE || (h !== undefined && headersIsImmutable(h)) ? IMMUTABLE : undefined;
     r.#body = body;
-    r.#type = this.#type;
     return r;
   }
   text() {
-    return bodyConsume(this.#body, true);
+    return bodyConsume(this.#state(), true);
   }
   json() {
-    return bodyJSON(this.#body);
+    return bodyJSON(this.#state());
   }
   arrayBuffer() {
-    return bodyArrayBuffer(this.#body);
+    return bodyArrayBuffer(this.#state());
   }
   bytes() {
-    return bodyConsume(this.#body, false);
+    return bodyConsume(this.#state(), false);
   }
   blob() {
-    return bodyBlob(this.#body, listGet(this.#list, "content-type"));
+    return bodyBlob(this.#state(), listGet(this.#list, "content-type"));
   }
   formData() {
-    return bodyFormData(this.#body, listGet(this.#list, "content-type"));
+    return bodyFormData(this.#state(), listGet(this.#list, "content-type"));
   }
   [INSPECT]() {
     const { status, statusText, ok, headers, body, bodyUsed, type, url, redirected } = this;
@@ -417,3 +418,50 @@ function fetch() {
   return PromiseReject(new TypeError("fetch is not available in sitebox sandboxes"));
 }
 defineGlobal("fetch", fetch);
+
+// For the dispatcher: feeds a response stream to the host. Chunks are strings or ArrayBuffers
+// (views are copied to a standalone buffer). Returns cancel(reason), for a client that left.
+function readStreamInto(stream, onChunk, onDone, onError) {
+  let stopped = false;
+  let reader;
+  const fail = (e) => {
+    if (stopped) return;
+    stopped = true;
+    if (reader) reader.cancel(e).then(noop, noop);
+    onError(e);
+  };
+  try {
+    reader = stream.getReader();
+  } catch (e) {
+    reader = undefined;
+    fail(e);
+    return noop;
+  }
+  const step = (r) => {
+    if (stopped) return;
+    if (r.done) {
+      stopped = true;
+      reader.releaseLock();
+      onDone();
+      return;
+    }
+    const v = r.value;
+    let out;
+    if (typeof v === "string" || v instanceof ArrayBuffer) out = v;
+    else if (ArrayBufferIsView(v))
+      out = bufferOf(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    else return fail(new TypeError("a response body chunk must be a string or a Uint8Array"));
+    try {
+      onChunk(out);
+    } catch (e) {
+      return fail(e);
+    }
+    reader.read().then(step, fail);
+  };
+  reader.read().then(step, fail);
+  return (reason) => {
+    if (stopped) return;
+    stopped = true;
+    reader.cancel(reason).then(noop, noop);
+  };
+}

@@ -1,4 +1,4 @@
-// console, crypto, structuredClone, queueMicrotask, reportError and timers.
+// console, crypto and structuredClone.
 const TypedArrayTag = Object.getOwnPropertyDescriptor(
   ObjectGetPrototypeOf(Uint8Array.prototype),
   SymbolToStringTag,
@@ -41,7 +41,7 @@ function inspect(v, depth = 0, seen = []) {
   if (v === null) return "null";
   if (seen.includes(v)) return "[Circular]";
   if (v instanceof Error) {
-    return depth === 0 ? errorText(v) : `[${String(v)}]`;
+    return depth === 0 ? exceptionText(v) : `[${String(v)}]`;
   }
   if (v instanceof Date) return NumberIsNaN(v.getTime()) ? "Invalid Date" : v.toISOString();
   if (v instanceof RegExp) return String(v);
@@ -111,7 +111,16 @@ function inspect(v, depth = 0, seen = []) {
 }
 
 // util.format: %s %d %i %f %j %o %O %c %% in a leading string, then the rest joined by spaces.
+// A value whose getters or proxy traps throw must not make console.log throw.
 function formatArgs(args) {
+  try {
+    return formatArgsUnsafe(args);
+  } catch (e) {
+    return `<console: an argument could not be formatted: ${exceptionText(e).split("\n")[0]}>`;
+  }
+}
+
+function formatArgsUnsafe(args) {
   let out = "";
   let a = 0;
   if (typeof args[0] === "string") {
@@ -176,7 +185,7 @@ const console = {
   assert: (condition, ...args) => {
     if (!condition) emit("error", `Assertion failed${args.length ? ": " + formatArgs(args) : ""}`);
   },
-  dir: (v) => emit("log", inspect(v)),
+  dir: (v) => emit("log", typeof v === "string" ? quote(v) : formatArgs([v])),
   dirxml: (...args) => emit("log", formatArgs(args)),
   table: (...args) => emit("log", formatArgs(args)),
   group: (...args) => {
@@ -391,55 +400,3 @@ function structuredClone(value, options) {
   return result;
 }
 defineGlobal("structuredClone", structuredClone);
-
-function queueMicrotask(callback) {
-  if (!isCallable(callback)) throw new TypeError("queueMicrotask: callback is not a function");
-  PromiseResolve().then(() => {
-    try {
-      callback();
-    } catch (e) {
-      reportException(e);
-    }
-  });
-}
-defineGlobal("queueMicrotask", queueMicrotask);
-defineGlobal("reportError", (e) => reportException(e));
-
-// Timers: ids are positive integers; the host calls back runTimer(id) when one is due.
-const timers = new Map(); // id -> { callback, args, repeat, ms }
-let nextTimerId = 1;
-
-function timerSet(callback, ms, args, repeat) {
-  if (!isCallable(callback)) throw new TypeError("timer callback must be a function");
-  let delay = MathFloor(Number(ms));
-  if (!(delay >= 0)) delay = 0;
-  if (delay > 2147483647) delay = 2147483647;
-  if (repeat && delay < 1) delay = 1; // a 0 ms interval would spin
-  const id = nextTimerId++;
-  timers.set(id, { callback, args, repeat, ms: delay });
-  host.setTimer(id, delay);
-  return id;
-}
-
-function timerClear(id) {
-  const n = Number(id);
-  if (!timers.delete(n)) return;
-  host.clearTimer(n);
-}
-
-function runTimer(id) {
-  const t = timers.get(id);
-  if (t === undefined) return;
-  if (!t.repeat) timers.delete(id);
-  try {
-    t.callback.apply(globalObject, t.args);
-  } catch (e) {
-    reportException(e);
-  }
-  if (t.repeat && timers.get(id) === t) host.setTimer(id, t.ms);
-}
-
-defineGlobal("setTimeout", (callback, ms, ...args) => timerSet(callback, ms, args, false));
-defineGlobal("setInterval", (callback, ms, ...args) => timerSet(callback, ms, args, true));
-defineGlobal("clearTimeout", (id) => timerClear(id));
-defineGlobal("clearInterval", (id) => timerClear(id));
