@@ -4,6 +4,9 @@
  * on SIGTERM/SIGINT, owns the watcher and the generation authority, and answers the status page.
  */
 import cluster, { type Worker } from "node:cluster";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "./config.js";
 import { Generations, type WorkerLink } from "./generations.js";
@@ -36,6 +39,8 @@ export class Primary {
   #watcher: SiteWatcher | null = null;
   /** Recycles and rolls run one at a time, so capacity never drops by more than one worker. */
   #chain: Promise<void> = Promise.resolve();
+  #watchdogEvents: NonNullable<StatusSnapshot["watchdog"]> = [];
+  readonly #blameDir = mkdtempSync(join(tmpdir(), "sitebox-"));
   #statsWaits = new Map<number, { want: number; got: WorkerStats[]; done: () => void }>();
   #nextStats = 1;
 
@@ -82,6 +87,7 @@ export class Primary {
     const worker = cluster.fork({
       SITEBOX_CONFIG: JSON.stringify(this.#config),
       SITEBOX_WORKER_ID: String(id),
+      SITEBOX_BLAME_DIR: this.#blameDir,
     });
     const slot: Slot = { worker, id, ready: false, retiring: false, lastBeat: Date.now() };
     this.#slots.set(id, slot);
@@ -195,6 +201,7 @@ export class Primary {
 
   #exit(code: number): void {
     void this.#watcher?.close();
+    rmSync(this.#blameDir, { recursive: true, force: true });
     process.exitCode = code;
     setImmediate(() => process.exit(code));
   }
@@ -260,13 +267,34 @@ export class Primary {
     const now = Date.now();
     for (const slot of this.#slots.values()) {
       if (!slot.ready || now - slot.lastBeat < this.#config.watchdogMs) continue;
+      const blockedMs = now - slot.lastBeat;
       slot.lastBeat = now;
-      this.#recycles.push({
+      const pid = slot.worker.process.pid ?? 0;
+      const blame = this.#readBlame(pid);
+      const where = blame
+        ? ` in site=${blame.site}${blame.route ? ` route=${blame.route}` : ""}`
+        : "";
+      this.#watchdogEvents.push({
         at: now,
-        pid: slot.worker.process.pid ?? 0,
-        reason: "event loop blocked (watchdog)",
+        pid,
+        site: blame?.site ?? null,
+        route: blame?.route ?? null,
+        blockedMs,
       });
-      this.#kill(slot, `event loop blocked for more than ${this.#config.watchdogMs} ms`);
+      this.#recycles.push({ at: now, pid, reason: `event loop blocked${where} (watchdog)` });
+      this.#kill(slot, `event loop blocked for ${blockedMs} ms${where}`);
+    }
+  }
+
+  /** What the worker's watchdog thread wrote about the site code that blocked it. */
+  #readBlame(pid: number): { site: string; route: string | null } | null {
+    const file = join(this.#blameDir, `${pid}.json`);
+    try {
+      const blame = JSON.parse(readFileSync(file, "utf8"));
+      rmSync(file, { force: true });
+      return blame;
+    } catch {
+      return null;
     }
   }
 
@@ -301,6 +329,8 @@ export class Primary {
       recycles: this.#recycles.slice(-50),
       loadErrors,
       generations,
+      watchdog: this.#watchdogEvents.slice(-50),
+      primary: { pid: process.pid, rssBytes: process.memoryUsage.rss() },
     };
   }
 }

@@ -301,6 +301,29 @@ export class SiteRegistry {
     return check("site.json") && snapshot.siteJson !== null;
   }
 
+  /** Builds every site's sandbox and loads all its routes; errors are logged, not fatal. */
+  async preloadAll(): Promise<void> {
+    for (const name of this.names) {
+      try {
+        const pending = this.site(name);
+        const entry = pending instanceof Promise ? await pending : pending;
+        const sandbox = await this.sandbox(entry);
+        const { index } = entry.current;
+        for (const route of index.main !== null ? [index.main] : new Set(index.routes.values()))
+          await sandbox
+            .load(route)
+            .catch((err: Error) =>
+              this.#log.error(
+                { site: name, route, worker: this.#worker },
+                `preload: ${err.message}`,
+              ),
+            );
+      } catch (err) {
+        this.#log.error({ site: name, worker: this.#worker }, `preload: ${(err as Error).message}`);
+      }
+    }
+  }
+
   /** Drops sandboxes idle longer than --site-idle, and the least recent beyond --max-sites. */
   evictIdle(now = Date.now()): void {
     const idleMs = this.config.siteIdleSeconds * 1000;

@@ -3,6 +3,11 @@
  * config from the primary, the site registry, the HTTP front, and the IPC messages.
  */
 import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { busyBuffer } from "./busy.js";
+import { recycleReason, requestLimit } from "./lifecycle.js";
 import type { Config } from "./config.js";
 import { Requests } from "./ipc.js";
 import { StdLog } from "./log.js";
@@ -46,6 +51,22 @@ sites.reportStale = async (site) => {
 const generations = new WorkerGenerations(sites, log, workerId, send);
 
 const startedAt = Date.now();
+const requestsBeforeRecycle = requestLimit(config.maxRequests);
+let recycleAsked = false;
+
+/** Asks the primary for a replacement once a recycling rule says so (lifecycle.ts). */
+function checkRecycle(): void {
+  if (recycleAsked || draining) return;
+  const figures = {
+    requests: served,
+    rssBytes: process.memoryUsage.rss(),
+    abandoned: sites.abandoned,
+  };
+  const reason = recycleReason(figures, requestsBeforeRecycle, config.maxMemoryMb);
+  if (reason === null) return;
+  recycleAsked = true;
+  send({ type: "recycle-me", reason });
+}
 let served = 0;
 let inFlight = 0;
 let draining = false;
@@ -72,8 +93,7 @@ const server: Server = createSiteServer(config, sites, log, workerId, {
   onRequestStart: () => {
     served++;
     inFlight++;
-    if (config.maxRequests > 0 && served === config.maxRequests)
-      send({ type: "recycle-me", reason: `served ${served} requests (--max-requests)` });
+    if (served >= requestsBeforeRecycle) checkRecycle();
   },
   onRequestEnd: () => {
     inFlight--;
@@ -136,11 +156,29 @@ process.on("SIGINT", () => {}); // the primary decides; a terminal's Ctrl-C reac
 setInterval(() => sites.refreshNames(), 2000).unref();
 setInterval(() => sites.evictIdle(), 1000).unref();
 setInterval(() => send({ type: "heartbeat", busy: null }), 250).unref();
+setInterval(checkRecycle, 500).unref();
+new Worker(new URL("./watchdog-thread.js", import.meta.url), {
+  workerData: {
+    buffer: busyBuffer,
+    blameFile: join(process.env.SITEBOX_BLAME_DIR ?? tmpdir(), `${process.pid}.json`),
+    watchdogMs: config.watchdogMs,
+    worker: workerId,
+  },
+}).unref();
 
-server.listen(config.port, config.host, () => {
-  const address = server.address();
-  send({
-    type: "ready",
-    port: typeof address === "object" && address !== null ? address.port : config.port,
-  });
+server.once("error", (err: NodeJS.ErrnoException) => {
+  log.error(
+    { worker: workerId },
+    `cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`,
+  );
+  process.exit(1);
 });
+
+// --preload: every site's routes load before the worker takes its first connection.
+void (config.preload ? sites.preloadAll() : Promise.resolve()).then(() =>
+  server.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address !== null ? address.port : config.port;
+    send({ type: "ready", port });
+  }),
+);

@@ -29,6 +29,12 @@ beforeAll(async () => {
           });
           return new Response(body, { headers: { "content-type": "text/event-stream" } });
         };`,
+        "endless.js": `export let cancelled = 0; let timer;
+          export default () => new Response(new ReadableStream({
+            start(c) { timer = setInterval(() => c.enqueue("tick\\n"), 20); },
+            cancel() { clearInterval(timer); cancelled++; },
+          }));`,
+        "cancelled.js": `import { cancelled } from "./endless.js"; export default () => new Response(String(cancelled));`,
         "stream-bytes.js": `export default () => new Response(new ReadableStream({ start(c) { c.enqueue(new Uint8Array([104, 105])); c.enqueue("!"); c.close(); } }));`,
         "stream-error.js": `export default () => new Response(new ReadableStream({ start(c) { c.enqueue("partial"); c.error(new Error("boom")); } }));`,
       },
@@ -104,6 +110,32 @@ describe("streamed bodies", () => {
   it("a stream that errors cuts the response instead of ending it cleanly", async () => {
     await expect(request(server.url, "/stream-error", { fresh: true })).rejects.toThrow();
     expect((await request(server.url, "/utf8")).status).toBe(200);
+  });
+});
+
+describe("client disconnects", () => {
+  it("cancel the handler's stream, so it stops producing", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    await new Promise<void>((resolve) => {
+      const req = http.get(`${server.url}/endless`, { agent }, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on("error", () => {});
+    });
+    const end = Date.now() + 3000;
+    let seen = "0";
+    while (seen === "0" && Date.now() < end) {
+      // Both routes live in one site sandbox per worker: ask every worker.
+      for (let i = 0; i < 4; i++)
+        seen = Math.max(
+          Number(seen),
+          Number((await request(server.url, "/cancelled", { fresh: true })).text),
+        ).toString();
+    }
+    expect(Number(seen)).toBeGreaterThanOrEqual(1);
   });
 });
 

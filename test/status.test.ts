@@ -352,10 +352,7 @@ describe("the real server", () => {
     expect(b.generation).toBe(1);
   });
 
-  // KNOWN GAP (worker side, src/server.ts): a module load failure reaches the client through
-  // sink.fail → sendError, which does not set entry.lastError, so the site's "last error" stays
-  // empty. Flip `it.fails` to `it` once sinkFor().fail records `x.entry.lastError`.
-  it.fails("shows a module that fails to load as the site's last error", () => {
+  it("shows a module that fails to load as the site's last error", () => {
     const b = status.sites.find((a) => a.site === "broken")!;
     expect(b.lastError).toMatch(/index\.js|SyntaxError|unexpected|expecting/i);
   });

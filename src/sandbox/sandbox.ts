@@ -7,6 +7,7 @@
  * whole wasm instance, and quickjs-emscripten's dispose after an out-of-memory error can abort.
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten";
+import { enterSiteCode, leaveSiteCode } from "../busy.js";
 import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
@@ -251,6 +252,7 @@ export class Sandbox implements HostHooks {
     if (this.deadReason !== null) return;
     const ctx = this.#ctx;
     this.#deadline = performance.now() + this.settings.limits.timeoutMs;
+    enterSiteCode(this.site, this.#activeRoute());
     try {
       const result = ctx.callFunction(fn, ctx.undefined, ...args);
       if (result.error) this.#internalError(result.error);
@@ -271,6 +273,7 @@ export class Sandbox implements HostHooks {
       return;
     } finally {
       this.#deadline = Infinity;
+      leaveSiteCode();
     }
     if (this.#interrupted)
       this.abandon(

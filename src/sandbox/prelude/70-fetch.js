@@ -1,4 +1,5 @@
-// Request, Response and a fetch that always rejects (sandboxes have no outbound network).
+// Request, Response, a fetch that always rejects (no outbound network), and the dispatcher's
+// helpers: newIncomingRequest, abortIncomingRequest, responseParts, readStreamInto.
 const NORMALIZED_METHODS = {
   delete: "DELETE",
   get: "GET",

@@ -72,7 +72,7 @@ function finish(id, response) {
   }
   host.respond(meta);
   streamCancels.set(id, true);
-  readStreamInto(
+  const cancel = readStreamInto(
     parts.body,
     (chunk) => {
       if (streamCancels.has(id)) host.chunk(id, chunk);
@@ -86,8 +86,8 @@ function finish(id, response) {
       failRequest(id, "throw", e);
     },
   );
-  const stream = parts.body;
-  streamCancels.set(id, () => stream.cancel().catch(() => {}));
+  // The stream is locked by its reader: cancelling goes through the reader.
+  if (streamCancels.has(id)) streamCancels.set(id, () => cancel("client went away"));
 }
 
 function run(id, fn, request) {
