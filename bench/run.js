@@ -348,6 +348,24 @@ async function workerMemory(server) {
   }));
 }
 
+/** Idle and total jiffies of all CPUs, from /proc/stat (Linux). */
+function cpuTimes() {
+  const fields = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  const n = fields.slice(1).map(Number);
+  return { idle: n[3] + n[4], total: n.reduce((a, b) => a + b, 0) }; // idle + iowait
+}
+
+/**
+ * Share of the machine left idle over a short window while no server of ours runs: when other
+ * processes are busy (a test suite, a build), the numbers would measure them too.
+ */
+async function idleShare(ms = 500) {
+  const a = cpuTimes();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const b = cpuTimes();
+  return (b.idle - a.idle) / Math.max(1, b.total - a.total);
+}
+
 // ---------------------------------------------------------------------------------------------
 // One measured target
 
@@ -402,12 +420,16 @@ function shortUrl(url) {
   return url.replace(/^file:\/\/.*\/node_modules\//, "node_modules/");
 }
 
-/** Aggregates the worker profiles of one sitebox run (the primary's own profile is left out). */
+/**
+ * Aggregates the profiles of a server's worker processes, main threads only: the primary and any
+ * helper thread (a watchdog) mostly sleep, and their idle time would dilute the percentages.
+ * Node names the files CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is main.
+ */
 function aggregateProfiles(server) {
-  const files = fs
-    .readdirSync(server.profileDir)
-    .filter((f) => f.endsWith(".cpuprofile"))
-    .filter((f) => !f.includes(`.${server.pid}.`));
+  const files = fs.readdirSync(server.profileDir).filter((f) => {
+    const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\.\d+\.cpuprofile$/.exec(f);
+    return m !== null && Number(m[1]) !== server.pid && m[2] === "0";
+  });
   const totals = new Map();
   for (const f of files)
     selfTimes(JSON.parse(fs.readFileSync(path.join(server.profileDir, f), "utf8")), totals);
@@ -436,7 +458,7 @@ function aggregateProfiles(server) {
 
 function printProfile(label, prof, limit) {
   console.log(
-    `\nTop ${limit} self time, ${label}: ${prof.files} worker profiles, ` +
+    `\nTop ${limit} self time, ${label}: ${prof.files} worker main threads, ` +
       `${(prof.totalMs / 1000).toFixed(1)} s sampled, ` +
       `${((prof.totalMs - prof.idleMs) / 1000).toFixed(1)} s busy (${prof.dir})`,
   );
@@ -549,6 +571,12 @@ async function main(opts) {
   const profiles = {};
   const serverLogs = {};
   for (const step of plan) {
+    const idle = await idleShare();
+    if (idle < 0.85)
+      problems.push(
+        `before ${step.name}: the CPUs were only ${(idle * 100).toFixed(0)}% idle ` +
+          `(other processes busy), so the numbers are noisy`,
+      );
     const server =
       step.kind === "baseline"
         ? await startBaseline(opts, tmp)

@@ -144,7 +144,12 @@ export class Generations {
     }
     const changed = changedFiles(state.snapshot, snapshot);
     if (snapshot.root !== state.snapshot.root) changed.push("(site folder moved)");
-    if (changed.length === 0) return;
+    if (changed.length === 0) {
+      // Same content, new stamps (touch, chmod, a rewrite of equal bytes): keep the generation,
+      // remember the stamps so `stat` workers stop seeing a change.
+      state.snapshot = snapshot;
+      return;
+    }
     const generation = state.generation + 1;
     const data: GenerationData = { site, generation, snapshot };
     const prepared = await this.#phase("prepared", site, generation, {

@@ -16,7 +16,7 @@ export type ToPrimary =
   | { type: "ready"; port: number }
   | { type: "snapshot-request"; reqId: number; site: string }
   /** `stat` policy: a worker saw a loaded file change on disk. */
-  | { type: "stale"; site: string }
+  | { type: "stale"; reqId: number; site: string }
   /** Generation protocol replies, see generations.ts. */
   | { type: "prepared"; site: string; generation: number; error: string | null }
   | { type: "drained"; site: string; generation: number }
@@ -28,6 +28,8 @@ export type ToPrimary =
 
 export type ToWorker =
   | { type: "snapshot-reply"; reqId: number; data: GenerationData | null; error: string | null }
+  /** `stat`: the live generation once the primary has handled a worker's "stale". */
+  | { type: "stale-reply"; reqId: number; data: GenerationData | null }
   /** Phase 1: build the new generation to the side and report whether it loads. */
   | { type: "prepare"; data: GenerationData; changed: string[] }
   /** Phase 2: stop starting requests on the old generation, finish the started ones, report. */

@@ -127,7 +127,17 @@ export class Primary {
         );
         break;
       case "stale":
-        void this.generations.refresh(msg.site, "stat");
+        void this.generations
+          .refresh(msg.site, "stat")
+          .then(() => this.generations.current(msg.site))
+          .then(
+            (data) => data,
+            () => null,
+          )
+          .then((data) => {
+            if (slot.worker.isConnected())
+              slot.worker.send({ type: "stale-reply", reqId: msg.reqId, data });
+          });
         break;
       case "prepared":
         this.generations.answer("prepared", slot.id, msg.site, msg.generation, msg.error);

@@ -188,7 +188,7 @@ export class SiteRegistry {
     }
     if (this.config.cache === "stat" && entry.sandbox !== null && this.#changedOnDisk(entry)) {
       await this.reportStale(entry.name);
-      return this.sandbox(entry);
+      // Served by whatever is live now; the caller re-checks the generation before dispatch.
     }
     if (entry.sandbox !== null && entry.sandbox.deadReason === null) {
       this.cacheHits++;
@@ -322,6 +322,12 @@ export class SiteRegistry {
         this.#log.error({ site: name, worker: this.#worker }, `preload: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** Same generation, fresh stamps from the primary: what `stat` compares against from now on. */
+  restamp(entry: SiteEntry, data: GenerationData): void {
+    if (data.generation === entry.current.number && entry.gate === null)
+      entry.current = new Generation(data, this.config);
   }
 
   /** Drops sandboxes idle longer than --site-idle, and the least recent beyond --max-sites. */

@@ -36,4 +36,4 @@ setInterval(
     );
   },
   Math.max(50, Math.min(500, watchdogMs / 10)),
-).unref();
+); // not unref'd: this interval is all that keeps the thread alive (the Worker itself is unref'd)

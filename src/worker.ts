@@ -38,15 +38,15 @@ const sites = new SiteRegistry(config, log, workerId, async (site) => {
   return reply.data;
 });
 sites.reportStale = async (site) => {
-  // Wait for the primary to roll the new generation out (or to find nothing changed).
+  // The primary re-reads the site, rolls out a new generation if the content changed (its commit
+  // arrives before this reply), and answers with the live generation and its fresh stamps.
+  const reply = await requests.ask<{ data: GenerationData | null }>((reqId) => ({
+    type: "stale",
+    reqId,
+    site,
+  }));
   const entry = sites.entries.get(site);
-  const before = entry?.current;
-  send({ type: "stale", site });
-  const until = Date.now() + 2000;
-  while (entry !== undefined && entry.current === before && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 2));
-    if (entry.gate !== null) await entry.gate;
-  }
+  if (reply.data !== null && entry !== undefined) sites.restamp(entry, reply.data);
 };
 const generations = new WorkerGenerations(sites, log, workerId, send);
 
@@ -97,11 +97,28 @@ const server: Server = createSiteServer(config, sites, log, workerId, {
   },
   onRequestEnd: () => {
     inFlight--;
-    if (draining && inFlight === 0) exitSoon();
+    if (draining && inFlight === 0) server.closeIdleConnections();
   },
 });
 
-function exitSoon(): void {
+/**
+ * The primary may be handing this worker a connection while it closes (node:cluster round-robin);
+ * the worker must live to refuse it, or that client hangs. So exit only after a quiet moment.
+ */
+const EXIT_GRACE_MS = 300;
+let lastConnection = 0;
+server.on("connection", () => (lastConnection = Date.now()));
+
+function exitWhenQuiet(): void {
+  const quietFor = Date.now() - lastConnection;
+  if (inFlight > 0 || quietFor < EXIT_GRACE_MS) {
+    setTimeout(exitWhenQuiet, Math.max(20, EXIT_GRACE_MS - quietFor)).unref();
+    return;
+  }
+  exitNow();
+}
+
+function exitNow(): void {
   log.flush();
   setImmediate(() => process.exit(0));
 }
@@ -110,18 +127,20 @@ function exitSoon(): void {
 function drainWorker(): void {
   if (draining) return;
   draining = true;
+  lastConnection = Date.now();
   server.close();
   server.closeIdleConnections();
   // Keep-alive connections that carry a request finish it, then close.
   server.on("request", (_req, res) => res.setHeader("connection", "close"));
-  if (inFlight === 0) exitSoon();
-  setTimeout(exitSoon, config.wallTimeoutMs + 1000).unref();
+  exitWhenQuiet();
+  setTimeout(exitNow, config.wallTimeoutMs + 1000).unref();
 }
 
 process.on("message", (msg: unknown) => {
   if (!isMessage<ToWorker>(msg)) return;
   switch (msg.type) {
     case "snapshot-reply":
+    case "stale-reply":
       requests.settle(msg.reqId, msg);
       break;
     case "prepare":

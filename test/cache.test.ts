@@ -237,6 +237,29 @@ describe("stat", () => {
   });
 });
 
+describe("stat, metadata only", () => {
+  it("a touch or a new unrelated file changes no generation and never stalls a request", async () => {
+    const s = await serve({ "index.js": counterRoute("t"), "_lib/v.js": "export const v = 1;" }, [
+      "--cache",
+      "stat",
+      "--wall-timeout",
+      "3000",
+    ]);
+    const d = join(s.dir, "default");
+    await fromAllWorkers(s);
+    const now = new Date();
+    utimesSync(join(d, "index.js"), now, now);
+    writeFileSync(join(d, "README.md"), "notes");
+    for (let i = 0; i < 6; i++) {
+      const t = Date.now();
+      const r = await request(s.url, "/", { fresh: true, timeoutMs: 2500 });
+      expect(r.status).toBe(200);
+      expect(r.headers["x-sitebox-generation"]).toBe("1");
+      expect(Date.now() - t).toBeLessThan(1000);
+    }
+  });
+});
+
 describe("forever", () => {
   it("stays stale until SIGHUP, then serves the new code from every worker", async () => {
     const s = await serve({ "index.js": counterRoute("f"), "_lib/v.js": "export const v = 1;" }, [
