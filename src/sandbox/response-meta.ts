@@ -38,6 +38,50 @@ export function checkResponseMeta(text: string): ResponseMeta | string {
     return `response status ${String(s)} is not an integer from 200 to 599`;
   if (!Array.isArray(h) || h.length % 2 !== 0) return "response headers are malformed";
   if (typeof k !== "string" || !KINDS.has(k)) return "response body kind is malformed";
+  const headers = checkHeaders(h);
+  return typeof headers === "string" ? headers : { id: i, status: s, headers, kind: k as BodyKind };
+}
+
+/**
+ * A text response record from the outbox (90-dispatch.js), lines split at "\n" (which no status,
+ * header name or header value can contain): id, status, body length, header count, then the
+ * header names and values. Returns the record and where its body starts, or a sentence.
+ */
+export function parseOutboxRecord(
+  out: string,
+  pos: number,
+): { meta: ResponseMeta; bodyStart: number; bodyLength: number } | string {
+  const fields: string[] = [];
+  let at = pos;
+  const line = () => {
+    const nl = out.indexOf("\n", at);
+    if (nl === -1) return null;
+    const text = out.slice(at, nl);
+    at = nl + 1;
+    return text;
+  };
+  for (let n = 0; n < 4; n++) {
+    const f = line();
+    if (f === null) return "truncated response record";
+    fields.push(f);
+  }
+  const [id, status, length, count] = fields.map(Number) as [number, number, number, number];
+  if (![id, length, count].every(Number.isSafeInteger)) return "malformed response record";
+  const h: string[] = [];
+  for (let n = 0; n < count * 2; n++) {
+    const f = line();
+    if (f === null) return "truncated response record";
+    h.push(f);
+  }
+  if (!Number.isInteger(status) || status < 200 || status > 599)
+    return `response status ${fields[1]} is not an integer from 200 to 599`;
+  const headers = checkHeaders(h);
+  if (typeof headers === "string") return headers;
+  return { meta: { id, status, headers, kind: "text" }, bodyStart: at, bodyLength: length };
+}
+
+/** Header list from a handler: tokens for names, no CR/LF/NUL in values, framing dropped. */
+function checkHeaders(h: unknown[]): string[] | string {
   const headers: string[] = [];
   for (let n = 0; n < h.length; n += 2) {
     const name = h[n];
@@ -49,5 +93,5 @@ export function checkResponseMeta(text: string): ResponseMeta | string {
     if (HOP_BY_HOP.has(name.toLowerCase())) continue;
     headers.push(name, value);
   }
-  return { id: i, status: s, headers, kind: k as BodyKind };
+  return headers;
 }

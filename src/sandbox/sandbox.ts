@@ -15,7 +15,12 @@ import { installHost, type HostHooks } from "./host.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
 import { newInstance, type QuickJSInstance } from "./wasm.js";
-import { checkResponseMeta, type BodyKind } from "./response-meta.js";
+import {
+  checkResponseMeta,
+  parseOutboxRecord,
+  type BodyKind,
+  type ResponseMeta,
+} from "./response-meta.js";
 
 /** A request as the sandbox sees it. `headers` is Node's rawHeaders list. */
 export interface IncomingRecord {
@@ -55,7 +60,8 @@ interface Pending {
   sink: ResponseSink;
   route: string;
   streaming: boolean;
-  wall: NodeJS.Timeout;
+  /** Wall-clock bound for the response head (Date.now() ms). */
+  deadline: number;
 }
 
 const MAX_TIMERS = 10_000;
@@ -82,6 +88,7 @@ export class Sandbox implements HostHooks {
   #runtime: QuickJSRuntime;
   #ctx: QuickJSContext;
   #entry: {
+    take: QuickJSHandle;
     dispatch: QuickJSHandle;
     fire: QuickJSHandle;
     load: QuickJSHandle;
@@ -95,6 +102,8 @@ export class Sandbox implements HostHooks {
   #outOfMemory = false;
   #nextId = 1;
   #pending = new Map<number, Pending>();
+  /** Checks wall-clock deadlines while requests are pending: one timer, not one per request. */
+  #sweeper: NodeJS.Timeout | undefined;
   #timers = new Map<number, NodeJS.Timeout>();
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
@@ -143,6 +152,7 @@ export class Sandbox implements HostHooks {
     del.dispose();
     const get = (name: string) => ctx.getProp(entry, name);
     this.#entry = {
+      take: get("take"),
       dispatch: get("dispatch"),
       fire: get("fire"),
       load: get("load"),
@@ -150,7 +160,7 @@ export class Sandbox implements HostHooks {
     };
     const init_ = get("init");
     const env = ctx.newString(JSON.stringify(init.settings.vars));
-    this.#call(init_, env);
+    this.#call(init_, false, env);
     env.dispose();
     init_.dispose();
     entry.dispose();
@@ -184,19 +194,30 @@ export class Sandbox implements HostHooks {
     const id = this.#nextId++;
     this.requests++;
     this.lastUsed = Date.now();
-    const wall = setTimeout(() => this.#wallTimeout(id), this.settings.limits.wallTimeoutMs);
-    this.#pending.set(id, { sink, route: req.route, streaming: false, wall });
+    this.#pending.set(id, {
+      sink,
+      route: req.route,
+      streaming: false,
+      deadline: Date.now() + this.settings.limits.wallTimeoutMs,
+    });
+    this.#sweeper ??= setInterval(
+      () => this.#sweep(),
+      Math.min(250, Math.max(10, this.settings.limits.wallTimeoutMs / 10)),
+    );
     const { ctx } = this;
+    // One string, fields split at "\n", which neither a URL nor a header can contain after
+    // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
     const meta = ctx.newString(
-      JSON.stringify({ i: id, m: req.method, u: req.url, h: req.headers, r: req.route }),
+      `${id}\n${req.method}\n${req.url}\n${req.route}` +
+        (req.headers.length === 0 ? "" : "\n" + req.headers.join("\n")),
     );
     this.#dispatching = req.route;
     if (req.body !== null && req.body.byteLength > 0) {
       const b = req.body;
       const body = ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-      this.#call(this.#entry.dispatch, meta, body);
+      this.#call(this.#entry.dispatch, true, meta, body);
       body.dispose();
-    } else this.#call(this.#entry.dispatch, meta);
+    } else this.#call(this.#entry.dispatch, true, meta);
     this.#dispatching = undefined;
     meta.dispose();
   }
@@ -209,7 +230,7 @@ export class Sandbox implements HostHooks {
       this.#loads.set(token, { resolve, reject });
       const name = this.#ctx.newString(route);
       const tok = this.#ctx.newNumber(token);
-      this.#call(this.#entry.load, name, tok);
+      this.#call(this.#entry.load, false, name, tok);
       name.dispose();
       tok.dispose();
     });
@@ -222,7 +243,7 @@ export class Sandbox implements HostHooks {
       this.#finish(id);
       if (p.streaming) {
         const h = this.#ctx.newNumber(id);
-        this.#call(this.#entry.cancel, h);
+        this.#call(this.#entry.cancel, false, h);
         h.dispose();
       }
     }
@@ -232,6 +253,7 @@ export class Sandbox implements HostHooks {
   abandon(err: SiteboxError): void {
     if (this.deadReason !== null) return;
     this.deadReason = err.message;
+    clearInterval(this.#sweeper);
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     for (const [id, p] of this.#pending) {
@@ -247,17 +269,28 @@ export class Sandbox implements HostHooks {
     return this.#ctx;
   }
 
-  /** The one way into the interpreter: a CPU deadline, then the job queue, then limit checks. */
-  #call(fn: QuickJSHandle, ...args: QuickJSHandle[]): void {
+  /**
+   * The one way into the interpreter: a CPU deadline, then the job queue, then limit checks.
+   * With `collect`, `fn` returns the outbox of finished text responses (90-dispatch.js), which is
+   * read once more after the job queue ran, and delivered after leaving the interpreter.
+   */
+  #call(fn: QuickJSHandle, collect: boolean, ...args: QuickJSHandle[]): void {
     if (this.deadReason !== null) return;
     const ctx = this.#ctx;
+    let out = "";
     this.#deadline = performance.now() + this.settings.limits.timeoutMs;
     enterSiteCode(this.site, this.#activeRoute());
     try {
       const result = ctx.callFunction(fn, ctx.undefined, ...args);
       if (result.error) this.#internalError(result.error);
-      else result.value.dispose();
-      for (;;) {
+      else {
+        if (collect) out = ctx.getString(result.value);
+        result.value.dispose();
+      }
+      // hasPendingJob is one cheap FFI call; a sync handler leaves no jobs to run.
+      let ranJobs = false;
+      while (this.#runtime.hasPendingJob()) {
+        ranJobs = true;
         const jobs = this.#runtime.executePendingJobs(-1);
         if (jobs.error) {
           this.#internalError(jobs.error);
@@ -265,6 +298,14 @@ export class Sandbox implements HostHooks {
           continue;
         }
         break;
+      }
+      if (ranJobs && !this.#interrupted) {
+        const taken = ctx.callFunction(this.#entry.take, ctx.undefined);
+        if (taken.error) this.#internalError(taken.error);
+        else {
+          out += ctx.getString(taken.value);
+          taken.value.dispose();
+        }
       }
     } catch (err) {
       // A wasm trap (abort, unreachable, out-of-bounds) ends this interpreter for good.
@@ -275,6 +316,7 @@ export class Sandbox implements HostHooks {
       this.#deadline = Infinity;
       leaveSiteCode();
     }
+    if (out !== "") this.#deliver(out);
     if (this.#interrupted)
       this.abandon(
         new SiteboxError(
@@ -319,14 +361,21 @@ export class Sandbox implements HostHooks {
     const p = this.#pending.get(id);
     if (p === undefined) return undefined;
     this.#pending.delete(id);
-    clearTimeout(p.wall);
     return p;
   }
 
-  #wallTimeout(id: number): void {
-    const p = this.#pending.get(id);
-    if (p === undefined) return;
-    if (p.streaming) return; // the head went out in time; a stream may run long (SSE)
+  #sweep(): void {
+    const now = Date.now();
+    // The head went out in time for a stream; it may run long (SSE), so it is not swept.
+    for (const [id, p] of this.#pending)
+      if (!p.streaming && now > p.deadline) this.#wallTimeout(id, p);
+    if (this.#pending.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+
+  #wallTimeout(id: number, p: Pending): void {
     this.#finish(id);
     this.#log.error(
       this.#tags(p.route),
@@ -337,6 +386,21 @@ export class Sandbox implements HostHooks {
 
   // ---- HostHooks: called from inside the interpreter ----
 
+  /** Finished text responses from the outbox (see parseOutboxRecord). */
+  #deliver(out: string): void {
+    for (let pos = 0; pos < out.length;) {
+      const r = parseOutboxRecord(out, pos);
+      if (typeof r === "string") {
+        // The framing is the prelude's own; if it breaks, nothing after it can be trusted.
+        this.#log.error(this.#tags(), `bad response record: ${r}`);
+        this.abandon(new SiteboxError("ERR_HANDLER", r));
+        return;
+      }
+      pos = r.bodyStart + r.bodyLength;
+      this.#answer(r.meta, out.slice(r.bodyStart, pos));
+    }
+  }
+
   respond(metaText: string, body: string | Uint8Array | undefined): void {
     const checked = checkResponseMeta(metaText);
     if (typeof checked === "string") {
@@ -344,13 +408,15 @@ export class Sandbox implements HostHooks {
       this.fail(id, "type", checked, "");
       return;
     }
-    const p = this.#pending.get(checked.id);
+    this.#answer(checked, body);
+  }
+
+  #answer(meta: ResponseMeta, body: string | Uint8Array | undefined): void {
+    const p = this.#pending.get(meta.id);
     if (p === undefined) return;
-    if (checked.kind === "stream") {
-      p.streaming = true;
-      clearTimeout(p.wall);
-    } else this.#finish(checked.id);
-    p.sink.head(checked.status, checked.headers, checked.kind, body);
+    if (meta.kind === "stream") p.streaming = true;
+    else this.#finish(meta.id);
+    p.sink.head(meta.status, meta.headers, meta.kind, body);
   }
 
   chunk(id: number, data: string | Uint8Array): void {
@@ -402,7 +468,7 @@ export class Sandbox implements HostHooks {
     const t = setTimeout(() => {
       this.#timers.delete(id);
       const h = this.#ctx.newNumber(id);
-      this.#call(this.#entry.fire, h);
+      this.#call(this.#entry.fire, true, h);
       h.dispose();
     }, delay);
     t.unref();

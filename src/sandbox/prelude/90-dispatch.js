@@ -11,6 +11,14 @@ const loadingHandlers = new Map();
 /** request id → stream reader cancel function, for streamed bodies */
 const streamCancels = new Map();
 let siteEnv = Object.freeze({});
+/** Finished text responses: "meta JSON\nbody" records, meta.n = body length. */
+let outbox = "";
+
+function takeOutbox() {
+  const out = outbox;
+  outbox = "";
+  return out;
+}
 
 function errorText(e) {
   if (e !== null && typeof e === "object") {
@@ -65,6 +73,25 @@ function finish(id, response) {
     host.fail(id, "type", "handler returned " + describe(response) + ", not a Response", "");
     return;
   }
+  if (parts.kind === "text" || parts.kind === "none") {
+    // Text answers wait in the outbox and leave with the host's call's return value: a host
+    // callback costs more than the whole response (see README "One crossing per request").
+    // Lines split at "\n", which no status or valid header can contain (parseOutboxRecord).
+    const text = parts.kind === "text" ? parts.body : "";
+    const h = parts.headers;
+    outbox +=
+      id +
+      "\n" +
+      parts.status +
+      "\n" +
+      text.length +
+      "\n" +
+      h.length / 2 +
+      "\n" +
+      (h.length === 0 ? "" : h.join("\n") + "\n") +
+      text;
+    return;
+  }
   const meta = dispatchStringify({ i: id, s: parts.status, h: parts.headers, k: parts.kind });
   if (parts.kind !== "stream") {
     host.respond(meta, parts.body);
@@ -90,18 +117,20 @@ function finish(id, response) {
   if (streamCancels.has(id)) streamCancels.set(id, () => cancel("client went away"));
 }
 
+/** The handler's `ctx`: it holds no per-request state, so one frozen object serves all. */
+const handlerCtx = Object.freeze({
+  waitUntil(promise) {
+    Promise.resolve(promise).catch((e) =>
+      host.log("error", "waitUntil: " + errorText(e).join("\n")),
+    );
+  },
+  passThroughOnException() {},
+});
+
 function run(id, fn, request) {
-  const ctx = {
-    waitUntil(promise) {
-      Promise.resolve(promise).catch((e) =>
-        host.log("error", "waitUntil: " + errorText(e).join("\n")),
-      );
-    },
-    passThroughOnException() {},
-  };
   let result;
   try {
-    result = fn(request, siteEnv, ctx);
+    result = fn(request, siteEnv, handlerCtx);
   } catch (e) {
     failRequest(id, "throw", e);
     return;
@@ -118,26 +147,11 @@ const entry = {
   init(envJson) {
     siteEnv = Object.freeze(dispatchParse(envJson));
   },
-  dispatch(metaJson, body) {
-    const m = dispatchParse(metaJson);
-    const id = m.i;
-    let request;
-    try {
-      request = newIncomingRequest(m.u, m.m, m.h, body, undefined);
-    } catch (e) {
-      failRequest(id, "throw", e);
-      return;
-    }
-    const fn = readyHandlers.get(m.r);
-    if (fn !== undefined) {
-      run(id, fn, request);
-      return;
-    }
-    loadHandler(m.r).then(
-      (f) => run(id, f, request),
-      (e) => failRequest(id, e && e.sitebox === "export" ? "export" : "load", e),
-    );
+  dispatch(metaText, body) {
+    dispatchOne(metaText, body);
+    return takeOutbox();
   },
+  take: takeOutbox,
   load(route, token) {
     loadHandler(route).then(
       () => host.loadResult(token, "", ""),
@@ -149,6 +163,7 @@ const entry = {
   },
   fire(id) {
     runTimer(id);
+    return takeOutbox();
   },
   cancel(id) {
     const c = streamCancels.get(id);
@@ -156,4 +171,28 @@ const entry = {
     if (typeof c === "function") c();
   },
 };
+
+/** metaText: id, method, url, route, then header names and values, split at "\n". */
+function dispatchOne(metaText, body) {
+  const f = metaText.split("\n");
+  const id = +f[0];
+  const m = { r: f[3] };
+  let request;
+  try {
+    request = newIncomingRequest(f[2], f[1], f.length > 4 ? f.slice(4) : [], body, undefined);
+  } catch (e) {
+    failRequest(id, "throw", e);
+    return;
+  }
+  const fn = readyHandlers.get(m.r);
+  if (fn !== undefined) {
+    run(id, fn, request);
+    return;
+  }
+  loadHandler(m.r).then(
+    (f) => run(id, f, request),
+    (e) => failRequest(id, e && e.sitebox === "export" ? "export" : "load", e),
+  );
+}
+
 return entry;
