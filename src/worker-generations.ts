@@ -41,7 +41,15 @@ export class WorkerGenerations {
       });
       const routes =
         gen.index.main !== null ? [gen.index.main] : [...new Set(gen.index.routes.values())];
-      for (const route of routes) await side.load(route);
+      for (const route of routes) {
+        try {
+          await side.load(route);
+        } catch (err) {
+          // Link errors ("Could not find export") carry no location: name the route at least.
+          const text = describeLoadError(err);
+          return reply(/\.m?js:\d/.test(text) ? text : `${route}: ${text}`);
+        }
+      }
     } catch (err) {
       return reply(describeLoadError(err));
     }
