@@ -79,6 +79,10 @@ export function createSiteServer(
       "content-type": "text/plain; charset=utf-8",
       "content-length": text.length,
     };
+    if (config.debugHeaders && x.entry !== null) {
+      headers["x-sitebox-worker"] = String(worker);
+      headers["x-sitebox-generation"] = String(x.entry.current.number);
+    }
     if (status === 413) headers.connection = "close";
     if (status === 503) headers["retry-after"] = "1";
     x.res.writeHead(status, headers).end(text);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, request, startServer, tempDir, type RunningServer } from "./helpers.js";
+import { DEMOS } from "../src/demo/index.js";
 
 let server: RunningServer;
 let dir: string;
@@ -146,6 +147,13 @@ describe("sites/default", () => {
       expect(res.text, path).not.toContain("escapeHtml");
     }
     expect((await get("/no-such-page")).status).toBe(404);
+  });
+});
+
+describe("the index page links the demonstrations", () => {
+  it("names every demo in the registry", async () => {
+    const r = await request(server.url, "/");
+    for (const d of DEMOS) expect(r.text, d.name).toContain(`<code>${d.name}</code>`);
   });
 });
 
