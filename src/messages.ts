@@ -20,7 +20,8 @@ export type ToPrimary =
   /** Generation protocol replies, see generations.ts. */
   | { type: "prepared"; site: string; generation: number; error: string | null }
   | { type: "drained"; site: string; generation: number }
-  | { type: "heartbeat"; busy: string | null }
+  /** Every 250 ms from the event loop; silence past --watchdog gets the worker replaced. */
+  | { type: "heartbeat" }
   | { type: "stats"; reqId: number; stats: WorkerStats }
   | { type: "status-request"; reqId: number }
   /** The worker asks to be replaced (memory bound passed, interpreter aborted). */
@@ -40,9 +41,7 @@ export type ToWorker =
   | { type: "stats-request"; reqId: number }
   | { type: "status-reply"; reqId: number; snapshot: unknown }
   /** Stop accepting, finish in-flight requests, exit. */
-  | { type: "drain-worker" }
-  /** Test hook, only honoured with SITEBOX_TEST_HOOKS=1: exit at once. */
-  | { type: "crash" };
+  | { type: "drain-worker" };
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {
   return (

@@ -164,9 +164,6 @@ process.on("message", (msg: unknown) => {
     case "drain-worker":
       drainWorker();
       break;
-    case "crash":
-      if (process.env.SITEBOX_TEST_HOOKS === "1") process.exit(70);
-      break;
   }
 });
 process.on("SIGTERM", drainWorker);
@@ -174,7 +171,7 @@ process.on("SIGINT", () => {}); // the primary decides; a terminal's Ctrl-C reac
 
 setInterval(() => sites.refreshNames(), 2000).unref();
 setInterval(() => sites.evictIdle(), 1000).unref();
-setInterval(() => send({ type: "heartbeat", busy: null }), 250).unref();
+setInterval(() => send({ type: "heartbeat" }), 250).unref();
 setInterval(checkRecycle, 500).unref();
 new Worker(new URL("./watchdog-thread.js", import.meta.url), {
   workerData: {
