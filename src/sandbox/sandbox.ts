@@ -14,6 +14,7 @@ import type { SiteSettings } from "../site-config.js";
 import { installHost, type HostHooks } from "./host.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
+import { PendingRequests, type Pending } from "./pending.js";
 import { newInstance, type QuickJSInstance } from "./wasm.js";
 import {
   checkResponseMeta,
@@ -56,14 +57,6 @@ export interface SandboxInit {
   readFresh?: (file: string) => string | undefined;
 }
 
-interface Pending {
-  sink: ResponseSink;
-  route: string;
-  streaming: boolean;
-  /** Wall-clock bound for the response head (Date.now() ms). */
-  deadline: number;
-}
-
 const MAX_TIMERS = 10_000;
 /** Prefix of a module name that stands for a refused import; no file name starts with it. */
 const REFUSED = "\u0001refused:";
@@ -101,9 +94,7 @@ export class Sandbox implements HostHooks {
   #interrupted = false;
   #outOfMemory = false;
   #nextId = 1;
-  #pending = new Map<number, Pending>();
-  /** Checks wall-clock deadlines while requests are pending: one timer, not one per request. */
-  #sweeper: NodeJS.Timeout | undefined;
+  #pending: PendingRequests;
   #timers = new Map<number, NodeJS.Timeout>();
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
@@ -113,6 +104,9 @@ export class Sandbox implements HostHooks {
     this.settings = init.settings;
     this.#files = init.files;
     this.#log = init.log;
+    this.#pending = new PendingRequests(init.settings.limits.wallTimeoutMs, (_id, p) =>
+      this.#wallTimeout(p),
+    );
     this.#worker = init.worker;
     this.#instance = instance;
     const runtime = instance.module.newRuntime();
@@ -194,16 +188,7 @@ export class Sandbox implements HostHooks {
     const id = this.#nextId++;
     this.requests++;
     this.lastUsed = Date.now();
-    this.#pending.set(id, {
-      sink,
-      route: req.route,
-      streaming: false,
-      deadline: Date.now() + this.settings.limits.wallTimeoutMs,
-    });
-    this.#sweeper ??= setInterval(
-      () => this.#sweep(),
-      Math.min(250, Math.max(10, this.settings.limits.wallTimeoutMs / 10)),
-    );
+    this.#pending.add(id, sink, req.route);
     const { ctx } = this;
     // One string, fields split at "\n", which neither a URL nor a header can contain after
     // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
@@ -238,9 +223,9 @@ export class Sandbox implements HostHooks {
 
   /** The client went away: stop a streamed body. */
   cancel(sinkOwner: ResponseSink): void {
-    for (const [id, p] of this.#pending) {
+    for (const [id, p] of [...this.#pending.entries()]) {
       if (p.sink !== sinkOwner) continue;
-      this.#finish(id);
+      this.#pending.take(id);
       if (p.streaming) {
         const h = this.#ctx.newNumber(id);
         this.#call(this.#entry.cancel, false, h);
@@ -253,11 +238,11 @@ export class Sandbox implements HostHooks {
   abandon(err: SiteboxError): void {
     if (this.deadReason !== null) return;
     this.deadReason = err.message;
-    clearInterval(this.#sweeper);
+    this.#pending.stop();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
-    for (const [id, p] of this.#pending) {
-      this.#finish(id);
+    for (const [id, p] of [...this.#pending.entries()]) {
+      this.#pending.take(id);
       p.sink.fail(err);
     }
     for (const l of this.#loads.values()) l.reject(err);
@@ -357,26 +342,7 @@ export class Sandbox implements HostHooks {
     return { site: this.site, route, worker: this.#worker };
   }
 
-  #finish(id: number): Pending | undefined {
-    const p = this.#pending.get(id);
-    if (p === undefined) return undefined;
-    this.#pending.delete(id);
-    return p;
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    // The head went out in time for a stream; it may run long (SSE), so it is not swept.
-    for (const [id, p] of this.#pending)
-      if (!p.streaming && now > p.deadline) this.#wallTimeout(id, p);
-    if (this.#pending.size === 0) {
-      clearInterval(this.#sweeper);
-      this.#sweeper = undefined;
-    }
-  }
-
-  #wallTimeout(id: number, p: Pending): void {
-    this.#finish(id);
+  #wallTimeout(p: Pending): void {
     this.#log.error(
       this.#tags(p.route),
       `no response within ${this.settings.limits.wallTimeoutMs} ms`,
@@ -415,7 +381,7 @@ export class Sandbox implements HostHooks {
     const p = this.#pending.get(meta.id);
     if (p === undefined) return;
     if (meta.kind === "stream") p.streaming = true;
-    else this.#finish(meta.id);
+    else this.#pending.take(meta.id);
     p.sink.head(meta.status, meta.headers, meta.kind, body);
   }
 
@@ -424,12 +390,12 @@ export class Sandbox implements HostHooks {
   }
 
   end(id: number): void {
-    this.#finish(id)?.sink.end();
+    this.#pending.take(id)?.sink.end();
   }
 
   fail(id: number, kind: string, message: string, stack: string): void {
     this.#noteError(message);
-    const p = this.#finish(id);
+    const p = this.#pending.take(id);
     if (this.#interrupted) {
       p?.sink.fail(new SiteboxError("ERR_TIMEOUT", message));
       return;
@@ -455,8 +421,7 @@ export class Sandbox implements HostHooks {
   /** The route running now: the one being dispatched, or the only one in flight. */
   #activeRoute(): string | undefined {
     if (this.#dispatching !== undefined) return this.#dispatching;
-    if (this.#pending.size === 1) return this.#pending.values().next().value!.route;
-    return undefined;
+    return this.#pending.only()?.route;
   }
 
   setTimer(id: number, ms: number): void {
