@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { busyBuffer } from "./busy.js";
+import { ConnectionDrain } from "./drain.js";
 import { recycleReason, requestLimit } from "./lifecycle.js";
 import type { Config } from "./config.js";
 import { Requests } from "./ipc.js";
@@ -97,42 +98,21 @@ const server: Server = createSiteServer(config, sites, log, workerId, {
   },
   onRequestEnd: () => {
     inFlight--;
-    if (draining && inFlight === 0) server.closeIdleConnections();
   },
 });
-
-/**
- * The primary may be handing this worker a connection while it closes (node:cluster round-robin);
- * the worker must live to refuse it, or that client hangs. So exit only after a quiet moment.
- */
-const EXIT_GRACE_MS = 300;
-let lastConnection = 0;
-server.on("connection", () => (lastConnection = Date.now()));
-
-function exitWhenQuiet(): void {
-  const quietFor = Date.now() - lastConnection;
-  if (inFlight > 0 || quietFor < EXIT_GRACE_MS) {
-    setTimeout(exitWhenQuiet, Math.max(20, EXIT_GRACE_MS - quietFor)).unref();
-    return;
-  }
-  exitNow();
-}
 
 function exitNow(): void {
   log.flush();
   setImmediate(() => process.exit(0));
 }
 
-/** Stop accepting, let in-flight requests finish, close idle keep-alive connections, exit. */
+const connections = new ConnectionDrain(server);
+
+/** Stop accepting, let in-flight requests and keep-alive clients finish, exit (drain.ts). */
 function drainWorker(): void {
   if (draining) return;
   draining = true;
-  lastConnection = Date.now();
-  server.close();
-  server.closeIdleConnections();
-  // Keep-alive connections that carry a request finish it, then close.
-  server.on("request", (_req, res) => res.setHeader("connection", "close"));
-  exitWhenQuiet();
+  void connections.drain(server).then(exitNow);
   setTimeout(exitNow, config.wallTimeoutMs + 1000).unref();
 }
 

@@ -40,7 +40,7 @@ const status = async (s: RunningServer): Promise<Status> =>
   JSON.parse((await request(s.url, "/.sitebox/status.json")).text);
 
 /** Keeps `n` clients sending requests (fresh connections) until stopped; counts failures. */
-function load(s: RunningServer, n = 4, path = "/") {
+function load(s: RunningServer, n = 4, path = "/", fresh = true) {
   let stop = false;
   let ok = 0;
   const failures: string[] = [];
@@ -48,7 +48,7 @@ function load(s: RunningServer, n = 4, path = "/") {
     Array.from({ length: n }, async () => {
       while (!stop) {
         try {
-          const r = await request(s.url, path, { fresh: true, timeoutMs: 5000 });
+          const r = await request(s.url, path, { fresh, timeoutMs: 5000 });
           if (r.status === 200) ok++;
           else failures.push(`status ${r.status}`);
         } catch (e) {
@@ -178,10 +178,11 @@ describe("runaway handlers", () => {
 });
 
 describe("restarts", () => {
-  it("SIGHUP rolls every worker with zero failed requests", async () => {
+  it("SIGHUP rolls every worker with zero failed requests, on new and kept-alive connections", async () => {
     const s = await serve(hello, []);
     const pids = (await status(s)).workers.map((w) => w.pid);
-    const l = load(s, 4);
+    const l = load(s, 3);
+    const kept = load(s, 3, "/", false);
     await sleep(200);
     s.proc.kill("SIGHUP");
     await until(async () => {
@@ -190,8 +191,11 @@ describe("restarts", () => {
     });
     await sleep(200);
     const { ok, failures } = await l.stop();
+    const keptAlive = await kept.stop();
     expect(failures).toEqual([]);
+    expect(keptAlive.failures).toEqual([]);
     expect(ok).toBeGreaterThan(20);
+    expect(keptAlive.ok).toBeGreaterThan(20);
   });
 
   it("SIGTERM lets in-flight requests finish, then exits 0", async () => {

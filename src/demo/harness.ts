@@ -65,13 +65,17 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Spawns `sitebox serve SITES --port 0 --cache CACHE --debug-headers` and waits for its port. */
+/**
+ * Spawns `sitebox serve SITES --port 0 --cache CACHE --debug-headers` and waits for its port.
+ * `port` listens on that port instead (a restart on the same address).
+ */
 export async function serve(
   sites: string,
   cache: string,
-  opts: { workers?: number; extra?: string[] } = {},
+  opts: { workers?: number; extra?: string[]; port?: number } = {},
 ): Promise<Server> {
-  const args = [BIN, "serve", sites, "--port", "0", "--workers", String(opts.workers ?? WORKERS)];
+  const port = String(opts.port ?? 0);
+  const args = [BIN, "serve", sites, "--port", port, "--workers", String(opts.workers ?? WORKERS)];
   args.push("--cache", cache, "--debug-headers", ...(opts.extra ?? []));
   const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";

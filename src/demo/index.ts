@@ -78,6 +78,42 @@ export const DEMOS: readonly DemoInfo[] = [
     description:
       "ms from an atomic save until every worker serves it: legacy, stat and watch, p50 and p99",
   },
+  {
+    name: "memory",
+    title: "Memory as workers × sites grow",
+    description:
+      "RSS per worker at rest and after 10 and 50 sites, 1 and 2 workers; --max-sites bounds it",
+  },
+  {
+    name: "idle-eviction",
+    title: "Interpreters that are never freed",
+    description:
+      "50 sites visited once: without eviction their sandboxes stay; --site-idle drops them",
+  },
+  {
+    name: "leak",
+    title: "A handler leaking into module state",
+    description:
+      "a handler keeps 1 MiB per request: RSS climbs; --max-memory recycles the worker, 0 failed",
+  },
+  {
+    name: "recycle-stampede",
+    title: "Every worker recycling at once",
+    description:
+      "all workers recycled together: refused connections; --max-requests recycles one at a time",
+  },
+  {
+    name: "restart",
+    title: "Restart under load",
+    description:
+      "stop and start under load refuses requests; SIGHUP rolls the workers and drops none",
+  },
+  {
+    name: "runaway",
+    title: "Runaway requests",
+    description:
+      "while(true), a 60 s sleep and a long native call: 503, 504 and the watchdog; other sites answer",
+  },
 ];
 
 type Runner = () => Promise<boolean>;
@@ -95,6 +131,12 @@ const RUNNERS: Record<string, () => Promise<{ run: Runner }>> = {
   "mtime-window": () => import("./mtime-window.js"),
   "cgi-cost": () => import("./cgi-cost.js"),
   "reload-window": () => import("./reload-window.js"),
+  memory: () => import("./memory.js"),
+  "idle-eviction": () => import("./idle-eviction.js"),
+  leak: () => import("./leak.js"),
+  "recycle-stampede": () => import("./recycle-stampede.js"),
+  restart: () => import("./restart.js"),
+  runaway: () => import("./runaway.js"),
 };
 
 function list(): void {
@@ -152,7 +194,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   if (chosen.length > 1) {
     process.stdout.write("\nsummary:\n");
     for (const [n, ok, secs] of results)
-      process.stdout.write(`  ${ok ? "✓" : "✗"} ${n.padEnd(14)} ${secs.toFixed(1)} s\n`);
+      process.stdout.write(`  ${ok ? "✓" : "✗"} ${n.padEnd(16)} ${secs.toFixed(1)} s\n`);
   }
   return results.every(([, ok]) => ok) ? 0 : 1;
 }

@@ -1,0 +1,67 @@
+/**
+ * Draining a worker without failing a request. Closing "idle" keep-alive connections at once (what
+ * `server.close()` does since Node 19) races a client that is sending its next request on one of
+ * them: that request is lost. Instead, once draining, every response says `connection: close`
+ * (the client closes after it, cleanly), and only connections quiet for a while are cut. The
+ * process also outlives its last connection briefly: node:cluster may be handing it one, which it
+ * must live to refuse, or that client hangs.
+ */
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
+
+const QUIET_MS = 250;
+const EXIT_GRACE_MS = 300;
+
+interface State {
+  busy: number;
+  last: number;
+}
+
+export class ConnectionDrain {
+  #open = new Set<Socket>();
+  #state = new WeakMap<Socket, State>();
+  #lastConnection = 0;
+  #draining = false;
+
+  constructor(server: Server) {
+    server.on("connection", (socket: Socket) => {
+      this.#lastConnection = Date.now();
+      this.#open.add(socket);
+      this.#state.set(socket, { busy: 0, last: Date.now() });
+      socket.once("close", () => this.#open.delete(socket));
+    });
+    server.on("request", (req, res) => {
+      const st = this.#state.get(req.socket);
+      if (st !== undefined) {
+        st.busy++;
+        st.last = Date.now();
+        res.once("close", () => {
+          st.busy--;
+          st.last = Date.now();
+        });
+      }
+      if (this.#draining) res.setHeader("connection", "close");
+    });
+  }
+
+  /** Stops accepting; resolves when every connection is gone and the grace period passed. */
+  drain(server: Server): Promise<void> {
+    this.#draining = true;
+    this.#lastConnection = Date.now();
+    server.closeIdleConnections = () => {}; // see above: close() must not cut them at once
+    server.close();
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const now = Date.now();
+        for (const socket of this.#open) {
+          const st = this.#state.get(socket);
+          if (st === undefined || (st.busy === 0 && now - st.last > QUIET_MS)) socket.destroy();
+        }
+        if (this.#open.size === 0 && now - this.#lastConnection > EXIT_GRACE_MS) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 50);
+    });
+  }
+}
