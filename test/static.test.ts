@@ -328,11 +328,12 @@ describe("serveStatic over a real socket", () => {
   });
 
   it("treats a file that vanishes between stat and open as not found", async () => {
-    // Simulate the race: the stat saw hello.txt, the open finds nothing.
-    const real = fs.createReadStream;
+    // Simulate the race: the stat saw hello.txt, the open finds nothing. (Small files are read
+    // with one synchronous open/read; large ones stream.)
+    const real = fs.openSync;
     const spy = vi
-      .spyOn(fs, "createReadStream")
-      .mockImplementation((_p, opts) => real(path.join(tmp, "gone.txt"), opts));
+      .spyOn(fs, "openSync")
+      .mockImplementation((_p, flags) => real(path.join(tmp, "gone.txt"), flags));
     try {
       const res = await raw("/hello.txt");
       expect(spy).toHaveBeenCalledOnce();
