@@ -56,7 +56,11 @@ export class Primary {
   }
 
   start(): void {
-    cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker.js", import.meta.url)) });
+    cluster.setupPrimary({
+      exec: fileURLToPath(new URL("./worker.js", import.meta.url)),
+      // Workers collect right after dropping sandboxes (sites.ts evictIdle), so RSS falls then.
+      execArgv: [...process.execArgv, "--expose-gc"],
+    });
     for (let i = 0; i < this.#config.workers; i++) this.#fork();
     if (this.#config.cache === "watch")
       this.#watcher = watchSites(

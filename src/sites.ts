@@ -336,14 +336,19 @@ export class SiteRegistry {
     const live = [...this.entries.values()].filter((e) => e.sandbox !== null);
     live.sort((a, b) => a.lastUsed - b.lastUsed);
     let excess = live.length - this.config.maxSites;
+    let dropped = 0;
     for (const e of live) {
       const idle = idleMs > 0 && now - e.lastUsed > idleMs;
       if ((idle || excess > 0) && e.sandbox!.inFlight === 0 && e.active === 0) {
         e.sandbox = null;
         e.noteRebuild(idle ? "evicted: idle" : "evicted: over --max-sites");
         excess--;
+        dropped++;
       }
     }
+    // A dropped sandbox's wasm memory is freed by a major GC, which an idle worker may not run
+    // for a long time: run one now (workers start with --expose-gc).
+    if (dropped > 0) (globalThis as { gc?: () => void }).gc?.();
   }
 
   totalSandboxBytes(): number {

@@ -36,6 +36,12 @@ const NAMES = [
   "mtime-window",
   "cgi-cost",
   "reload-window",
+  "memory",
+  "idle-eviction",
+  "leak",
+  "recycle-stampede",
+  "restart",
+  "runaway",
 ];
 
 /** Per demo: lines its output must contain besides PITFALL, FIX and a ✓ verdict. */
@@ -76,6 +82,36 @@ const EXPECT: Record<string, RegExp[]> = {
     /stat +\d+\/\d+ +[\d.]+ ms/,
     /watch +\d+\/\d+ +[\d.]+ ms/,
     /legacy p50 [\d.]+ ms/,
+  ],
+  memory: [
+    /REFERENCE \(quoted, NOT measured by this demo\)[^]*~20-29 MiB RSS each/,
+    /^ +1 +50 sites +50 /m,
+    /^ +2 +50 sites +50 /m,
+    /\+\d+\.\d MiB RSS per site per worker \(16\.0 MiB linear memory/,
+    /--max-sites 10: (10|[1-9]) loaded/,
+  ],
+  "idle-eviction": [
+    /--site-idle 0: 100 sandboxes \([\d.]+ MiB\) still loaded/,
+    /--site-idle 3: [1-9]\d* → 0 loaded, sandbox [\d.]+ → 0\.0 MiB/,
+    /"evicted: idle" ×100/,
+  ],
+  leak: [
+    /without --max-memory RSS grew [\d.]+ → [\d.]+ MiB \(\+[\d.]+ MiB\/s per worker\)/,
+    /--max-memory 150: [2-9]\d* recycles \("RSS \d+ MiB over --max-memory 150"\)/,
+    /\d+ requests, 0 failed\.$/m,
+  ],
+  "recycle-stampede": [
+    /all at once: [1-9]\d* of \d+ requests failed \([^)]*ECONNREFUSED ×[1-9]/,
+    /\d+ recycles one at a time \(2-[23] workers live\), 0 of \d+ failed/,
+  ],
+  restart: [
+    /stop \+ start: [1-9]\d* of \d+ requests failed/,
+    /SIGHUP: every worker replaced in [\d.]+ ms, 0 of \d+ failed on fresh connections/,
+  ],
+  runaway: [
+    /killing worker \d+: event loop blocked for \d+ ms in site=hog route=spin\.js/,
+    /\/spin 503 in \d+ ms, \/sleep 504 in \d+ ms, healthy 0 failed/,
+    /named site=hog route=native\.js/,
   ],
 };
 

@@ -56,6 +56,7 @@ export async function run(): Promise<boolean> {
   // Give RSS a few seconds once the sandboxes are gone (it may take V8 longer than that).
   const limit = (IDLE + 2 + (h.QUICK ? 3 : 6)) * 1000;
   let shown = 0;
+  let shownLoaded = loaded(b);
   let secs = 0;
   let gcd = 0;
   while (secs * 1000 < limit) {
@@ -65,8 +66,10 @@ export async function run(): Promise<boolean> {
     gcd = fallen(b);
     // Every row while the sandboxes go, then one every 3 s, and the last.
     const done = loaded(b) === 0 && gcd === b.workers.length;
-    if (loaded(b) > 0 || secs - shown >= 2.9 || done || secs * 1000 >= limit) {
+    const changed = loaded(b) !== shownLoaded || loaded(b) > 0;
+    if (changed || secs - shown >= 2.9 || done || secs * 1000 >= limit) {
       shown = secs;
+      shownLoaded = loaded(b);
       keepRows.push(line(`${secs.toFixed(0)} s`, a));
       evictRows.push(line(`${secs.toFixed(0)} s`, b));
     }
@@ -76,7 +79,7 @@ export async function run(): Promise<boolean> {
   const rssNote = rssFell
     ? ""
     : gcd > 0
-      ? ` (${gcd} of ${b.workers.length} workers have given it back so far)`
+      ? ` (${gcd} of ${b.workers.length} workers ${gcd === 1 ? "has" : "have"} given it back so far)`
       : " (not given back yet)";
 
   h.section(
@@ -103,9 +106,9 @@ export async function run(): Promise<boolean> {
   const evicted = reasons.filter((r) => r === "evicted: idle").length;
   h.say(
     `${loaded(b)} loaded; "evicted: idle" ×${evicted} among the status page's rebuild reasons.\n` +
-      `  RSS ${mib(peak.rss)} → ${mib(rss(b))} MiB in ${secs.toFixed(0)} s${rssNote}: a dropped ` +
-      "sandbox's memory returns\n  when the worker's V8 next runs a major GC, which an idle " +
-      "process does some seconds later.",
+      `  RSS ${mib(peak.rss)} → ${mib(rss(b))} MiB in ${secs.toFixed(0)} s${rssNote}.\n` +
+      "  A dropped sandbox's memory returns when the worker's V8 next runs a major GC, which an\n" +
+      "  idle process does some seconds later.",
   );
   // Both on one keep-alive connection, so the same worker answers.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

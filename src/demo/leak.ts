@@ -28,7 +28,7 @@ const maxRss = (st: Status) => Math.max(...st.workers.map((w) => w.rssBytes));
 export async function run(): Promise<boolean> {
   const { sites } = h.makeSite({ "index.js": LEAKY });
   h.say("the route keeps 1 MiB per request in a module-level array:");
-  for (const l of LEAKY.split("\n").slice(0, 5)) h.say(`    ${l}`);
+  for (const l of LEAKY.trimEnd().split("\n")) h.say(`    ${l}`);
   h.say(
     `${CLIENTS} clients, a request every ${PACE_MS} ms each (fresh connections), ${h.WORKERS} workers,\n` +
       "  --memory 512 (so the sandbox's own cap is not what stops it first).",

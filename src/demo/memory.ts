@@ -139,12 +139,13 @@ export async function run(): Promise<boolean> {
   );
 
   const grows = (r: Run) => meanRss(r.rest) < meanRss(r.ten) && meanRss(r.ten) < meanRss(r.fifty);
+  const cappedBytes = Math.max(...capped.fifty.workers.map((w) => w.sandboxBytes));
   const ok =
     grows(one) &&
     grows(two) &&
     totalRss(two.fifty) > totalRss(one.fifty) &&
     cappedLoaded <= 10 &&
-    meanRss(capped.fifty) < meanRss(two.fifty);
+    cappedBytes <= 10 * Math.max(...siteBytes);
   return h.verdict(
     "memory",
     ok,

@@ -96,8 +96,7 @@ export async function run(): Promise<boolean> {
       "  went with it. /sleep still had no answer after 3 s, when its client gave up: nothing\n" +
       "  bounds a request that only waits.",
   );
-  s.proc.kill("SIGKILL"); // the sleeping handler would hold a drain for its 60 s
-  await s.stop();
+  await s.stop(); // the sleeper's client gave up, so the drain is quick
 
   h.section(
     "FIX",
@@ -128,12 +127,13 @@ export async function run(): Promise<boolean> {
     row(sleep, fixed.outcomes),
     row(native, fixed.outcomes),
   ]);
-  if (killed !== null) h.say(`log: ${killed[0].replace(/^\[[^\]]+\] /, "")}`);
+  for (const line of h.logLines(s, /killing worker/)) h.say(`log: ${line}`);
   const event = st.watchdog?.at(-1);
   const hogMid = midSt.workers.flatMap((w) => w.sites).filter((x) => x.site === "hog");
   h.say(
     `status.json: hog's limit kills ${hogMid.reduce((n, x) => n + x.limitKills, 0)} after /spin ` +
-      `and /sleep; watchdog event site=${event?.site ?? "-"} route=${event?.route ?? "-"}.`,
+      `and /sleep (a 504 leaves the sandbox alone);\n  watchdog event site=${event?.site ?? "-"} ` +
+      `route=${event?.route ?? "-"}.`,
   );
   const before = summarize(
     fixed.outcomes.filter((o) => o.start < mid),
@@ -153,8 +153,10 @@ export async function run(): Promise<boolean> {
   );
   h.say(
     "through /native: the watchdog replaced one worker, as harakiri would, and the healthy\n" +
-      `  requests that worker held went with it (failed: ${after.failures}). Keep long native\n` +
-      "  calls out of handlers; the log and the status page say which site and route to fix.",
+      `  requests that worker held went with it (failed: ${after.failures}; a "timeout" is a\n` +
+      "  connection the primary had just handed to the blocked worker: it got no answer at all,\n" +
+      "  and the client gave up after 5 s). Keep long native calls out of handlers; the log and\n" +
+      "  the status page say which site and route to fix.",
   );
   await s.stop();
 

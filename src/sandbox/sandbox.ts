@@ -174,9 +174,21 @@ export class Sandbox implements HostHooks {
     return this.#pending.size;
   }
 
-  /** Bytes of linear memory the interpreter has grown to (never shrinks). */
+  /**
+   * Bytes the interpreter has allocated (QuickJS's own count): what the site's code and state
+   * use. The wasm memory itself starts at 16 MiB reserved, mostly never touched, so its size
+   * says little. For the status page only: it walks the heap.
+   */
   get memoryBytes(): number {
-    return this.#instance.memory.buffer.byteLength;
+    if (this.deadReason !== null) return 0;
+    try {
+      const usage = this.#runtime.computeMemoryUsage();
+      const used = (this.#ctx.dump(usage) as { memory_used_size?: number }).memory_used_size;
+      usage.dispose();
+      return used ?? 0;
+    } catch {
+      return 0;
+    }
   }
 
   /** Runs one request. The answer (or failure) arrives on `sink`, exactly once. */
