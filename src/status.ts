@@ -168,7 +168,10 @@ function workersTable(s: StatusSnapshot): string {
     th("requests", { n: true }),
     th("in flight", { n: true }),
     th("RSS MiB", { n: true, tip: "resident set size of the worker process" }),
-    th("sandbox MiB", { n: true, tip: "linear memory of the worker's live site sandboxes" }),
+    th("sandbox MiB", {
+      n: true,
+      tip: "memory allocated by the interpreters of the worker's live site sandboxes",
+    }),
     th("sites loaded", { tip: "site@generation of each live sandbox" }),
     th("cache hits / misses", { n: true, tip: "sandbox reused / built" }),
     th("abandoned", { n: true, tip: "sandboxes dropped after a CPU or memory limit hit" }),

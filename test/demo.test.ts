@@ -87,7 +87,7 @@ const EXPECT: Record<string, RegExp[]> = {
     /REFERENCE \(quoted, NOT measured by this demo\)[^]*~20-29 MiB RSS each/,
     /^ +1 +50 sites +50 /m,
     /^ +2 +50 sites +50 /m,
-    /\+\d+\.\d MiB RSS per site per worker \(16\.0 MiB linear memory/,
+    /\+\d+\.\d MiB RSS per site per worker \(\d+\.\d MiB allocated per interpreter/,
     /--max-sites 10: (10|[1-9]) loaded/,
   ],
   "idle-eviction": [

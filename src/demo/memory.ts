@@ -69,7 +69,7 @@ export async function run(): Promise<boolean> {
   h.say(
     `${SITES} tiny sites (site01.test … site${SITES}.test, one route each). Each site is requested\n` +
       "  until every worker has answered it, so every worker holds a sandbox for it. Figures from\n" +
-      "  /.sitebox/status.json: RSS per worker, and the linear memory of its site sandboxes.",
+      "  /.sitebox/status.json: RSS per worker, and the memory its site interpreters allocated.",
   );
 
   h.section(
@@ -105,10 +105,10 @@ export async function run(): Promise<boolean> {
   const [lo, hi] = [mib(Math.min(...siteBytes)), mib(Math.max(...siteBytes))];
   h.say(
     `a worker at rest: ${mib(base)} MiB RSS (Node, the HTTP front, the compiled QuickJS module);\n` +
-      `  from 10 to ${SITES} sites: +${mib(siteRss)} MiB RSS per site per worker. Each site's sandbox ` +
-      `reserves ${lo === hi ? lo : `${lo}-${hi}`} MiB\n` +
-      "  of linear memory (sandboxBytes per site on the status page), mostly untouched, so not\n" +
-      "  resident. The primary runs no site code and stays the same.",
+      `  from 10 to ${SITES} sites: +${mib(siteRss)} MiB RSS per site per worker. Each site's interpreter ` +
+      `has ${lo === hi ? lo : `${lo}-${hi}`} MiB\n` +
+      "  allocated (sandboxBytes per site on the status page); the rest is the wasm instance's own\n" +
+      "  pages. The primary runs no site code and stays the same.",
   );
   h.say(
     `${SITES} sites: ${mib(totalRss(one.fifty))} MiB in all with 1 worker, ` +
@@ -150,7 +150,7 @@ export async function run(): Promise<boolean> {
     "memory",
     ok,
     `worker at rest ${mib(base)} MiB, +${mib(siteRss)} MiB RSS per site per worker ` +
-      `(${mib(Math.max(...siteBytes))} MiB linear memory reserved per sandbox); ${SITES} sites: ` +
+      `(${mib(Math.max(...siteBytes))} MiB allocated per interpreter); ${SITES} sites: ` +
       `${mib(totalRss(one.fifty))} MiB total with 1 worker, ${mib(totalRss(two.fifty))} MiB with 2; ` +
       `--max-sites 10: ${cappedLoaded} loaded, ${mib(meanRss(capped.fifty))} MiB per worker. ` +
       "mod_python reference (quoted, not measured): ~20-29 MiB per child.",
