@@ -2,26 +2,11 @@
  * `sitebox demo`: the list, a bad name, and every demo run through the CLI against real servers.
  * Each demo exits 0 only when it observed what it claims; the key figures must be printed.
  */
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CLI } from "./helpers.js";
+import { runCli } from "./helpers.js";
 
 function demo(args: string[], timeoutMs = 40_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const proc = spawn(process.execPath, [CLI, "demo", ...args], {
-      env: { ...process.env, SITEBOX_DEMO_QUICK: "1" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => (stdout += d));
-    proc.stderr.on("data", (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => proc.kill("SIGINT"), timeoutMs);
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(["demo", ...args], timeoutMs, { SITEBOX_DEMO_QUICK: "1" });
 }
 
 const NAMES = [

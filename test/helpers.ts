@@ -184,16 +184,23 @@ export function request(base: string, path: string, opts: RequestOptions = {}): 
 export function runCli(
   args: string[],
   timeoutMs = 60_000,
+  env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     proc.stdout.on("data", (d: Buffer) => (stdout += d));
     proc.stderr.on("data", (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+    // SIGINT first: a demo cleans up its servers and temp folders on it.
+    const timer = setTimeout(() => proc.kill("SIGINT"), timeoutMs);
+    const hard = setTimeout(() => proc.kill("SIGKILL"), timeoutMs + 5000);
     proc.on("exit", (code) => {
       clearTimeout(timer);
+      clearTimeout(hard);
       resolve({ code, stdout, stderr });
     });
   });
