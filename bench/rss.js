@@ -67,7 +67,7 @@ const mib2 = (b) => (b / MiB).toFixed(2);
 export function printRss(r) {
   console.log(
     `\nMemory per worker (${r.workers} workers; status.json rssBytes and sandboxBytes, MiB; ` +
-      `sandbox = size of the wasm memories, resident or not)`,
+      `sandbox = memory the interpreters allocated)`,
   );
   const rows = r.stages.map((s) => [
     s.sites ? `after ${s.sites} sites` : "at rest",

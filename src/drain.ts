@@ -6,7 +6,7 @@
  * process also outlives its last connection briefly: node:cluster may be handing it one, which it
  * must live to refuse, or that client hangs.
  */
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 
 const QUIET_MS = 250;
@@ -30,18 +30,24 @@ export class ConnectionDrain {
       this.#state.set(socket, { busy: 0, last: Date.now() });
       socket.once("close", () => this.#open.delete(socket));
     });
-    server.on("request", (req, res) => {
-      const st = this.#state.get(req.socket);
-      if (st !== undefined) {
-        st.busy++;
-        st.last = Date.now();
-        res.once("close", () => {
-          st.busy--;
-          st.last = Date.now();
-        });
-      }
-      if (this.#draining) res.setHeader("connection", "close");
-    });
+  }
+
+  /** Called by the server as each request starts (no listener of our own on the hot path). */
+  requestStarted(req: IncomingMessage, res: ServerResponse): void {
+    const st = this.#state.get(req.socket);
+    if (st !== undefined) {
+      st.busy++;
+      st.last = Date.now();
+    }
+    if (this.#draining) res.setHeader("connection", "close");
+  }
+
+  requestEnded(req: IncomingMessage): void {
+    const st = this.#state.get(req.socket);
+    if (st !== undefined) {
+      st.busy--;
+      st.last = Date.now();
+    }
   }
 
   /** Stops accepting; resolves when every connection is gone and the grace period passed. */

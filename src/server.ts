@@ -19,8 +19,8 @@ import { serveStatic } from "./static.js";
 export interface ServerHooks {
   /** Answers /.sitebox/... paths; false when it is not a status path. */
   status(req: IncomingMessage, res: ServerResponse): boolean;
-  onRequestStart(): void;
-  onRequestEnd(): void;
+  onRequestStart(req: IncomingMessage, res: ServerResponse): void;
+  onRequestEnd(req: IncomingMessage): void;
 }
 
 interface Exchange {
@@ -30,6 +30,9 @@ interface Exchange {
   status: number;
   bytes: number;
   entry: SiteEntry | null;
+  /** Set once dispatched: the request counts in entry.active until it closes. */
+  sandbox: Sandbox | null;
+  sink: ResponseSink | null;
 }
 
 const SAFE_HOST = /^[A-Za-z0-9.\-:[\]]+$/;
@@ -56,10 +59,15 @@ export function createSiteServer(
     );
   };
 
+  /** Everything a request owes when its response closes: one listener, not one per concern. */
   const finish = (x: Exchange) => {
-    accessLog(x);
-    hooks.onRequestEnd();
     const e = x.entry;
+    if (x.sandbox !== null) {
+      if (!x.res.writableFinished && x.sink !== null) x.sandbox.cancel(x.sink);
+      if (--e!.active === 0) e!.onIdle?.();
+    }
+    accessLog(x);
+    hooks.onRequestEnd(x.req);
     if (e !== null) {
       e.latency.record(Math.max(1, Math.round((performance.now() - x.start) * 1000)));
       if (x.status >= 500) e.errors++;
@@ -176,9 +184,7 @@ export function createSiteServer(
     const { req, res } = x;
     // Counted from here to the end of the response, so a generation switch waits for it.
     entry.active++;
-    res.once("close", () => {
-      if (--entry.active === 0) entry.onIdle?.();
-    });
+    x.sandbox = sandbox;
     const host =
       req.headers.host !== undefined && SAFE_HOST.test(req.headers.host)
         ? req.headers.host
@@ -187,9 +193,7 @@ export function createSiteServer(
       ? ["x-sitebox-worker", String(worker), "x-sitebox-generation", String(sandbox.generation)]
       : [];
     const sink = sinkFor(x, debug);
-    res.once("close", () => {
-      if (!res.writableFinished) sandbox.cancel(sink);
-    });
+    x.sink = sink;
     sandbox.dispatch(
       {
         method: req.method ?? "GET",
@@ -203,8 +207,17 @@ export function createSiteServer(
   }
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const x: Exchange = { req, res, start: performance.now(), status: 0, bytes: 0, entry: null };
-    hooks.onRequestStart();
+    const x: Exchange = {
+      req,
+      res,
+      start: performance.now(),
+      status: 0,
+      bytes: 0,
+      entry: null,
+      sandbox: null,
+      sink: null,
+    };
+    hooks.onRequestStart(req, res);
     res.once("close", () => finish(x));
     if (req.url?.startsWith("/.sitebox/") && hooks.status(req, res)) {
       x.status = res.statusCode;

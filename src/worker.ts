@@ -91,13 +91,15 @@ function stats(): WorkerStats {
 const status = new StatusEndpoint(config, (reqId) => send({ type: "status-request", reqId }));
 const server: Server = createSiteServer(config, sites, log, workerId, {
   status: (req, res) => status.handle(req, res),
-  onRequestStart: () => {
+  onRequestStart: (req, res) => {
     served++;
     inFlight++;
+    connections.requestStarted(req, res);
     if (served >= requestsBeforeRecycle) checkRecycle();
   },
-  onRequestEnd: () => {
+  onRequestEnd: (req) => {
     inFlight--;
+    connections.requestEnded(req);
   },
 });
 
