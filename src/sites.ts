@@ -61,7 +61,7 @@ export class SiteEntry {
   active = 0;
   onIdle: (() => void) | null = null;
   /** Built to the side by "prepare", swapped in by "commit". */
-  prepared: { generation: Generation; sandbox: Sandbox | null } | null = null;
+  prepared: { generation: Generation; side: Sandbox } | null = null;
   lastUsed = Date.now();
   requests = 0;
   errors = 0;

@@ -54,14 +54,7 @@ export class WorkerGenerations {
       return reply(describeLoadError(err));
     }
     const entry = this.#sites.entries.get(site);
-    if (entry !== undefined) {
-      // Dependency-aware: keep the running sandbox (and its module state) unless it used a
-      // changed file or the settings changed.
-      const old = entry.sandbox;
-      const touched =
-        old === null || changed.includes("site.json") || changed.some((f) => old.loaded.has(f));
-      entry.prepared = { generation: gen, sandbox: touched && old !== null ? side : null };
-    }
+    if (entry !== undefined) entry.prepared = { generation: gen, side };
     reply(null);
   }
 
@@ -84,12 +77,16 @@ export class WorkerGenerations {
     entry.prepared = null;
     if (ok && prepared !== null && prepared.generation.number === generation) {
       entry.current = prepared.generation;
-      if (prepared.sandbox !== null) {
-        entry.sandbox = prepared.sandbox;
-        entry.noteRebuild(`changed: ${changed.join(", ")}`);
-        this.#sites.watchSandbox(entry, prepared.sandbox);
-      } else if (entry.sandbox !== null)
-        entry.sandbox.adopt(generation, prepared.generation.data.snapshot.files);
+      // Dependency-aware, judged now (the running sandbox may have been built since prepare):
+      // keep it, and its module state, unless it used a changed file or the settings changed.
+      const running = entry.sandbox;
+      if (running !== null) {
+        if (changed.includes("site.json") || changed.some((f) => running.loaded.has(f))) {
+          entry.sandbox = prepared.side;
+          entry.noteRebuild(`changed: ${changed.join(", ")}`);
+          this.#sites.watchSandbox(entry, prepared.side);
+        } else running.adopt(generation, prepared.generation.data.snapshot.files);
+      }
     }
     entry.onIdle = null;
     const open = entry.openGate;
