@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import http from "node:http";
-import { request, startServer, type RunningServer } from "./helpers.js";
+import { request, sleep, startServer, type RunningServer } from "./helpers.js";
 
 let server: RunningServer;
 
@@ -34,6 +34,13 @@ beforeAll(async () => {
             start(c) { timer = setInterval(() => c.enqueue("tick\\n"), 20); },
             cancel() { clearInterval(timer); cancelled++; },
           }));`,
+        "watch-abort.js": `export let aborts = [];
+          export default async (request) => {
+            request.signal.addEventListener("abort", () => aborts.push(request.signal.reason.name));
+            await new Promise((r) => setTimeout(r, 5000));
+            return new Response("late");
+          };`,
+        "aborts.js": `import { aborts } from "./watch-abort.js"; export default () => new Response(aborts.join(","));`,
         "cancelled.js": `import { cancelled } from "./endless.js"; export default () => new Response(String(cancelled));`,
         "stream-bytes.js": `export default () => new Response(new ReadableStream({ start(c) { c.enqueue(new Uint8Array([104, 105])); c.enqueue("!"); c.close(); } }));`,
         "stream-error.js": `export default () => new Response(new ReadableStream({ start(c) { c.enqueue("partial"); c.error(new Error("boom")); } }));`,
@@ -136,6 +143,24 @@ describe("client disconnects", () => {
         ).toString();
     }
     expect(Number(seen)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("request.signal", () => {
+  it("aborts when the client goes away before the response", async () => {
+    await new Promise<void>((resolve) => {
+      const req = http.get(`${server.url}/watch-abort`, { agent: false });
+      req.on("error", () => resolve());
+      setTimeout(() => req.destroy(), 200);
+    });
+    const end = Date.now() + 3000;
+    let seen = "";
+    while (!seen.includes("AbortError") && Date.now() < end) {
+      for (let i = 0; i < 4; i++)
+        seen += (await request(server.url, "/aborts", { fresh: true })).text;
+      await sleep(20);
+    }
+    expect(seen).toContain("AbortError");
   });
 });
 

@@ -104,8 +104,8 @@ export class Sandbox implements HostHooks {
     this.settings = init.settings;
     this.#files = init.files;
     this.#log = init.log;
-    this.#pending = new PendingRequests(init.settings.limits.wallTimeoutMs, (_id, p) =>
-      this.#wallTimeout(p),
+    this.#pending = new PendingRequests(init.settings.limits.wallTimeoutMs, (id, p) =>
+      this.#wallTimeout(id, p),
     );
     this.#worker = init.worker;
     this.#instance = instance;
@@ -233,16 +233,12 @@ export class Sandbox implements HostHooks {
     });
   }
 
-  /** The client went away: stop a streamed body. */
+  /** The client went away: abort the request's signal, stop a streamed body. */
   cancel(sinkOwner: ResponseSink): void {
     for (const [id, p] of [...this.#pending.entries()]) {
       if (p.sink !== sinkOwner) continue;
       this.#pending.take(id);
-      if (p.streaming) {
-        const h = this.#ctx.newNumber(id);
-        this.#call(this.#entry.cancel, false, h);
-        h.dispose();
-      }
+      this.#cancelInside(id);
     }
   }
 
@@ -354,12 +350,20 @@ export class Sandbox implements HostHooks {
     return { site: this.site, route, worker: this.#worker };
   }
 
-  #wallTimeout(p: Pending): void {
+  #wallTimeout(id: number, p: Pending): void {
     this.#log.error(
       this.#tags(p.route),
       `no response within ${this.settings.limits.wallTimeoutMs} ms`,
     );
     p.sink.fail(new SiteboxError("ERR_WALL_TIMEOUT", "wall-clock limit passed"));
+    // The server gave up: abort request.signal, and let the sandbox forget the request.
+    this.#cancelInside(id);
+  }
+
+  #cancelInside(id: number): void {
+    const h = this.#ctx.newNumber(id);
+    this.#call(this.#entry.cancel, true, h);
+    h.dispose();
   }
 
   // ---- HostHooks: called from inside the interpreter ----

@@ -8,6 +8,8 @@ const dispatchImport = (name) => import("./" + name);
 const readyHandlers = new Map();
 /** route → promise of handler, while (or after failing) to load */
 const loadingHandlers = new Map();
+/** request id → Request, until the handler answers: its signal aborts if the client goes away */
+const inflight = new Map();
 /** request id → stream reader cancel function, for streamed bodies */
 const streamCancels = new Map();
 let siteEnv = Object.freeze({});
@@ -54,6 +56,7 @@ function loadHandler(route) {
 }
 
 function failRequest(id, kind, e) {
+  inflight.delete(id);
   const [message, stack] = errorText(e);
   host.fail(id, kind, message, stack);
 }
@@ -66,6 +69,7 @@ function describe(v) {
 }
 
 function finish(id, response) {
+  inflight.delete(id);
   let parts;
   try {
     parts = responseParts(response);
@@ -166,9 +170,17 @@ const entry = {
     return takeOutbox();
   },
   cancel(id) {
+    // The client went away: abort request.signal if the handler is still working on it...
+    const request = inflight.get(id);
+    if (request !== undefined) {
+      inflight.delete(id);
+      abortIncomingRequest(request, new DOMException("The client went away", "AbortError"));
+    }
+    // ...and stop a streamed body.
     const c = streamCancels.get(id);
     streamCancels.delete(id);
     if (typeof c === "function") c();
+    return takeOutbox();
   },
 };
 
@@ -184,6 +196,7 @@ function dispatchOne(metaText, body) {
     failRequest(id, "throw", e);
     return;
   }
+  inflight.set(id, request);
   const fn = readyHandlers.get(m.r);
   if (fn !== undefined) {
     run(id, fn, request);
