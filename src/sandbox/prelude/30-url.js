@@ -60,6 +60,32 @@ function* pairsIterate(getList, kind) {
   }
 }
 
+// WebIDL's iterable<name, value> (forEach, entries, keys, values, @@iterator = entries) for a
+// class whose instances hold a flat [name, value, ...] list: URLSearchParams and FormData.
+function installPairIterable(proto, listOf) {
+  const methods = {
+    forEach(callback, thisArg) {
+      pairsForEach(this, () => listOf(this), callback, thisArg);
+    },
+    entries() {
+      return pairsIterate(() => listOf(this), "entries");
+    },
+    keys() {
+      return pairsIterate(() => listOf(this), "keys");
+    },
+    values() {
+      return pairsIterate(() => listOf(this), "values");
+    },
+  };
+  for (const name of ["forEach", "entries", "keys", "values"])
+    ObjectDefineProperty(proto, name, { value: methods[name], writable: true, configurable: true });
+  ObjectDefineProperty(proto, SymbolIterator, {
+    value: methods.entries,
+    writable: true,
+    configurable: true,
+  });
+}
+
 let paramsAttach; // (params, url, list) for URL.searchParams
 let paramsReplace; // (params, list) after the URL's query changed
 let urlSetQuery; // (url, serialized) after the params changed
@@ -93,6 +119,7 @@ class URLSearchParams {
     }
   }
   static {
+    installPairIterable(this.prototype, (p) => p.#list);
     paramsAttach = (p, url, list) => {
       p.#url = url;
       p.#list = list;
@@ -143,21 +170,6 @@ class URLSearchParams {
     for (const i of idx) out.push(list[i], list[i + 1]);
     this.#list = out;
     this.#update();
-  }
-  forEach(callback, thisArg) {
-    pairsForEach(this, () => this.#list, callback, thisArg);
-  }
-  entries() {
-    return pairsIterate(() => this.#list, "entries");
-  }
-  keys() {
-    return pairsIterate(() => this.#list, "keys");
-  }
-  values() {
-    return pairsIterate(() => this.#list, "values");
-  }
-  [SymbolIterator]() {
-    return this.entries();
   }
   toString() {
     return serializeUrlencoded(this.#list);

@@ -134,6 +134,7 @@ class FormData {
     if (form !== undefined) throw new TypeError("FormData: form elements are not supported");
   }
   static {
+    installPairIterable(this.prototype, (f) => f.#list);
     formList = (f) => f.#list;
   }
   append(name, value, filename) {
@@ -155,21 +156,6 @@ class FormData {
   }
   has(name) {
     return pairsHas(this.#list, toUSVString(name), undefined);
-  }
-  forEach(callback, thisArg) {
-    pairsForEach(this, () => this.#list, callback, thisArg);
-  }
-  entries() {
-    return pairsIterate(() => this.#list, "entries");
-  }
-  keys() {
-    return pairsIterate(() => this.#list, "keys");
-  }
-  values() {
-    return pairsIterate(() => this.#list, "values");
-  }
-  [SymbolIterator]() {
-    return this.entries();
   }
   [INSPECT]() {
     return ArrayFrom(this.entries());
