@@ -148,7 +148,9 @@ export function createSiteServer(
     // request waited (static lookup, body, build), start over on the new one.
     for (;;) {
       while (entry.gate !== null) await entry.gate;
-      const gen = entry.current;
+      // `none` (CGI) routes and runs each request from the files on disk now.
+      const cgi = config.cache === "none";
+      const gen = cgi ? await sites.freshGeneration(entry) : entry.current;
       let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
       if (route === null && isRead) {
         const served = await serveStatic(req, res, gen.publicRoot, segments.join("/"));
@@ -166,8 +168,8 @@ export function createSiteServer(
           return sendError(x, new SiteboxError("ERR_BODY_TOO_LARGE", "body too large"));
         body = read;
       }
-      const sandbox = await sites.sandbox(entry);
-      if (entry.gate !== null || entry.current !== gen) continue;
+      const sandbox = await sites.sandbox(entry, gen);
+      if (!cgi && (entry.gate !== null || entry.current !== gen)) continue;
       dispatch(x, entry, sandbox, route, body);
       return;
     }

@@ -171,20 +171,20 @@ export class SiteRegistry {
     return p;
   }
 
+  /** `none`: the site as it is on disk now, for one request. */
+  async freshGeneration(entry: SiteEntry): Promise<Generation> {
+    const snapshot = await readSnapshot(this.config.sitesDir, entry.name);
+    const data = { site: entry.name, generation: entry.current.number, snapshot };
+    return new Generation(data, this.config);
+  }
+
   /** The sandbox that answers the site's next request, per the cache policy. */
-  async sandbox(entry: SiteEntry): Promise<Sandbox> {
-    const gen = entry.current;
+  async sandbox(entry: SiteEntry, gen = entry.current): Promise<Sandbox> {
     if (gen.settings === null) throw gen.settingsError!;
     if (this.config.cache === "none") {
-      // CGI: the files as they are on disk now, a fresh interpreter, nothing kept.
+      // CGI: a fresh interpreter over `gen` (freshGeneration), nothing kept.
       this.cacheMisses++;
-      const snapshot = await readSnapshot(this.config.sitesDir, entry.name);
-      const fresh = new Generation(
-        { site: entry.name, generation: gen.number, snapshot },
-        this.config,
-      );
-      if (fresh.settings === null) throw fresh.settingsError!;
-      return this.#build(entry, fresh);
+      return this.#build(entry, gen);
     }
     if (this.config.cache === "stat" && entry.sandbox !== null && this.#changedOnDisk(entry)) {
       await this.reportStale(entry.name);

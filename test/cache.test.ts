@@ -284,5 +284,10 @@ describe("none", () => {
     for (let i = 0; i < 3; i++) expect((await request(s.url, "/")).text).toBe("n v=1 n=1");
     writeFileSync(join(s.dir, "default/_lib/v.js"), "export const v = 2;");
     expect((await request(s.url, "/")).text).toBe("n v=2 n=1");
+    writeFileSync(
+      join(s.dir, "default/added.js"),
+      "export default () => new Response('new file');",
+    );
+    expect((await request(s.url, "/added")).text).toBe("new file");
   });
 });
