@@ -22,6 +22,8 @@ interface Slot {
   ready: boolean;
   /** Being drained: takes no part in generation rollouts, is not recycled again. */
   retiring: boolean;
+  /** Forked to replace a recycled worker; if it fails to start, the old one stays. */
+  replacement?: boolean;
   lastBeat: number;
 }
 
@@ -33,6 +35,8 @@ export class Primary {
   readonly #startedAt = Date.now();
   readonly generations: Generations;
   #nextId = 1;
+  /** Consecutive workers that died before ready since the server started serving. */
+  #startFailures = 0;
   #stopping = false;
   #announced = false;
   #port = 0;
@@ -107,6 +111,7 @@ export class Primary {
     switch (msg.type) {
       case "ready":
         slot.ready = true;
+        this.#startFailures = 0;
         if (this.#stopping) {
           void this.#retire(slot); // forked by a recycle that the stop overtook
           break;
@@ -189,8 +194,9 @@ export class Primary {
       return;
     }
     if (slot.retiring) return;
-    if (!slot.ready) {
-      // Dying before ready is a configuration or environment problem: respawning would loop.
+    if (!slot.ready && !this.#announced) {
+      // Dying before the server ever served is a configuration or environment problem:
+      // respawning would loop.
       this.#log.error(
         { worker: slot.id },
         `worker exited during start-up (${signal ?? `code ${code}`}); see the error above. Stopping.`,
@@ -198,6 +204,20 @@ export class Primary {
       this.#stopping = true;
       for (const s of this.#slots.values()) s.worker.kill("SIGKILL");
       this.#exit(1);
+      return;
+    }
+    if (!slot.ready) {
+      // Later, the running workers keep serving: a recycle keeps the old worker (recycle()),
+      // a crash replacement is retried with backoff instead of in a tight loop.
+      this.#log.error(
+        { worker: slot.id },
+        `a new worker failed to start (${signal ?? `code ${code}`})`,
+      );
+      if (!slot.replacement) {
+        this.#startFailures++;
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(this.#startFailures, 6));
+        setTimeout(() => this.#stopping || this.#fork(), delay).unref();
+      }
       return;
     }
     const reason = signal ?? `exit code ${code}`;
@@ -234,11 +254,16 @@ export class Primary {
       this.#recycles.push({ at: Date.now(), pid: slot.worker.process.pid ?? 0, reason });
       this.#log.info(`recycling worker ${slot.worker.process.pid}: ${reason}`);
       const next = this.#fork();
+      next.replacement = true;
       await new Promise<void>((resolve) => {
         const check = () =>
           next.ready || !this.#slots.has(next.id) ? resolve() : setTimeout(check, 10);
         check();
       });
+      if (!next.ready) {
+        slot.retiring = false; // no replacement: keep serving with the old worker
+        return;
+      }
       await this.#retire(slot);
     });
     return this.#chain;
