@@ -152,11 +152,7 @@ export class Generations {
     }
     const generation = state.generation + 1;
     const data: GenerationData = { site, generation, snapshot };
-    const prepared = await this.#phase("prepared", site, generation, {
-      type: "prepare",
-      data,
-      changed,
-    });
+    const prepared = await this.#phase("prepared", site, generation, { type: "prepare", data });
     if (prepared.length > 0) {
       state.lastError = prepared[0]!;
       this.#log.error(

@@ -32,7 +32,7 @@ export type ToWorker =
   /** `stat`: the live generation once the primary has handled a worker's "stale". */
   | { type: "stale-reply"; reqId: number; data: GenerationData | null }
   /** Phase 1: build the new generation to the side and report whether it loads. */
-  | { type: "prepare"; data: GenerationData; changed: string[] }
+  | { type: "prepare"; data: GenerationData }
   /** Phase 2: stop starting requests on the old generation, finish the started ones, report. */
   | { type: "drain"; site: string; generation: number }
   /** Phase 3: serve the new generation (or, with ok=false, keep the old one). */

@@ -183,7 +183,7 @@ export function createSiteServer(
     route: string,
     body: Uint8Array | null,
   ): void {
-    const { req, res } = x;
+    const { req } = x;
     // Counted from here to the end of the response, so a generation switch waits for it.
     entry.active++;
     x.sandbox = sandbox;

@@ -85,7 +85,7 @@ export function aggregateSites(s: StatusSnapshot): SiteAggregate[] {
 
 // ---- formatting (every dynamic value goes through esc) ----
 
-export const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const mib = (n: number) => (n / 1048576).toFixed(1);
 const num = (n: number) => n.toLocaleString("en-US");
 const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));

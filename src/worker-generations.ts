@@ -23,7 +23,7 @@ export class WorkerGenerations {
     this.#send = send;
   }
 
-  async prepare(data: GenerationData, changed: string[]): Promise<void> {
+  async prepare(data: GenerationData): Promise<void> {
     const { site, generation } = data;
     const reply = (error: string | null) =>
       this.#send({ type: "prepared", site, generation, error });
@@ -97,7 +97,7 @@ export class WorkerGenerations {
 }
 
 /** "file:line: message" from a load failure, for the log and the status page. */
-export function describeLoadError(err: unknown): string {
+function describeLoadError(err: unknown): string {
   const e = err as { message?: string; stack?: string };
   const where = /\(?([^\s()]+\.m?js:\d+(?::\d+)?)\)?/.exec(e.stack ?? "")?.[1];
   const message = e.message ?? String(err);

@@ -126,7 +126,7 @@ process.on("message", (msg: unknown) => {
       requests.settle(msg.reqId, msg);
       break;
     case "prepare":
-      void generations.prepare(msg.data, msg.changed);
+      void generations.prepare(msg.data);
       break;
     case "drain":
       generations.drain(msg.site, msg.generation);

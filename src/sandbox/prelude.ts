@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 /** src/ and dist/ sit side by side, so the prelude is found from either. */
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "../../src/sandbox/prelude");
 
-export const ORDER = [
+const ORDER = [
   "10-base.js",
   "20-encoding.js",
   "30-url.js",

@@ -77,7 +77,6 @@ export class Sandbox implements HostHooks {
   onDead: (reason: string) => void = () => {};
 
   #files: Readonly<Record<string, string>>;
-  #instance: QuickJSInstance;
   #runtime: QuickJSRuntime;
   #ctx: QuickJSContext;
   #entry: {
@@ -108,7 +107,6 @@ export class Sandbox implements HostHooks {
       this.#wallTimeout(id, p),
     );
     this.#worker = init.worker;
-    this.#instance = instance;
     const runtime = instance.module.newRuntime();
     this.#runtime = runtime;
     // QuickJS's own count throws a catchable "out of memory" before the hard wasm cap is reached.
