@@ -4,10 +4,11 @@
  * sandbox is reused; the generation protocol (generations.ts in the primary) decides when a new
  * generation replaces the old one.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
 import type { Config } from "./config.js";
+import { readContainedSync } from "./contained-open.js";
 import { SiteboxError } from "./errors.js";
 import type { Log } from "./log.js";
 import type { GenerationData } from "./messages.js";
@@ -227,13 +228,11 @@ export class SiteRegistry {
       settings: gen.settings!,
       worker: this.#worker,
       log: this.#log,
-      readFresh: (file) => {
-        try {
-          return readFileSync(join(root, file), "utf8");
-        } catch {
-          return undefined;
-        }
-      },
+      // `legacy` alone reads modules from disk after the snapshot, and only inside the site.
+      readFresh:
+        this.config.cache === "legacy"
+          ? (file) => readContainedSync(root, join(root, file))
+          : undefined,
     });
     this.watchSandbox(entry, sb);
     return sb;

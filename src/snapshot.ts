@@ -4,7 +4,8 @@
  * can never mix old and new files. Also records each file's stamp for the `stat` policy.
  */
 import { createHash } from "node:crypto";
-import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { readdir, realpath, stat } from "node:fs/promises";
+import { readContained } from "./contained-open.js";
 import { join, sep } from "node:path";
 import { MODULE_EXT } from "./router.js";
 import { SiteboxError } from "./errors.js";
@@ -66,10 +67,11 @@ export async function readSnapshot(sitesDir: string, site: string): Promise<Snap
       const isJson = rel === "" && name === "site.json";
       if (!isFile || (!isJson && !MODULE_EXT.test(name))) continue;
       if (++count > MAX_FILES) throw tooBig(site, `more than ${MAX_FILES} module files`);
-      const st = await lstat(abs, { bigint: true }).then((l) =>
-        l.isSymbolicLink() ? stat(abs, { bigint: true }) : l,
-      );
-      const text = await readFile(abs, "utf8");
+      // Read through the open file, judged inside the site once open (contained-open.ts): a
+      // symlink swapped in since the readdir cannot lead the read outside.
+      const read = await readContained(root, abs);
+      if (read === null) continue;
+      const { text, stat: st } = read;
       bytes += text.length;
       if (bytes > MAX_BYTES) throw tooBig(site, `more than ${MAX_BYTES >> 20} MiB of modules`);
       stamps[relPath] = stampOf(st);

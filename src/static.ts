@@ -3,13 +3,13 @@
  *
  * Containment, conditional requests (ETag / Last-Modified → 304), single byte ranges (206 / 416,
  * If-Range) and HEAD. Everything the file system can refuse becomes "not found" (false), so the
- * caller can hand the request to a script instead.
+ * caller can hand the request to a script instead. Three steps, so that a cache can stand in for
+ * the first: lookup (open → metadata + descriptor), plan (pure: status, headers, range), send.
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
-import { pipeline } from "node:stream";
+import { openContained, type Contained } from "./contained-open.js";
+import { SiteboxError } from "./errors.js";
 
 const TEXT = "; charset=utf-8";
 
@@ -54,148 +54,184 @@ export function contentType(filePath: string): string {
   return TYPES.get(ext) ?? "application/octet-stream";
 }
 
-/**
- * Serves `relPath` (already percent-decoded, "/"-separated, no leading "/", no "." or ".." segments,
- * no NUL) from `publicRoot` (the real path of the site's public folder, no trailing slash).
- * Resolves with the status and body bytes when it answered (200/206/304/416), false when there is
- * no such file, so the caller
- * can route the request to a script instead. Never throws for a missing/unreadable file.
- */
-/** What was sent, for the access log. */
-export interface Served {
-  status: number;
-  bytes: number;
+/** What a request says that static answers depend on (a front end's request gives this). */
+export interface StaticRequest {
+  readonly method: string;
+  /** A request header by lower-case name. */
+  header(name: string): string | undefined;
 }
 
-export async function serveStatic(
-  req: IncomingMessage,
-  res: ServerResponse,
-  publicRoot: string,
-  relPath: string,
-): Promise<Served | false> {
-  // Other methods may belong to a script at the same path (a form POSTing to /contact).
-  if (req.method !== "GET" && req.method !== "HEAD") return false;
-  if (isHidden(relPath)) return false;
+/**
+ * What answering needs to know of a file, apart from its bytes. The file system gives it
+ * (`lookupStatic`); an in-memory cache in front of it could keep it with the bytes.
+ */
+export interface StaticMeta {
+  readonly size: number;
+  readonly mtimeSec: number;
+  readonly etag: string;
+  readonly lastModified: string;
+  readonly contentType: string;
+}
 
-  let file = lookup(publicRoot, path.join(publicRoot, relPath));
-  if (file?.stat.isDirectory()) file = lookup(publicRoot, path.join(file.real, "index.html"));
-  if (!file || !file.stat.isFile()) return false;
+/** A file of public/, open: its metadata and the descriptor the bytes will come from. */
+export interface StaticFile {
+  readonly meta: StaticMeta;
+  readonly fd: number;
+}
 
-  const { real, stat } = file;
-  const size = stat.size;
-  const etag = `W/"${size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
-  const mtimeSec = Math.floor(stat.mtimeMs / 1000);
-  const lastModified = new Date(mtimeSec * 1000).toUTCString();
+/** The status, headers and byte range to send for a request (pure; no body for HEAD/304/416). */
+export interface StaticPlan {
+  status: number;
+  /** Flat list: name, value, name, value... */
+  headers: string[];
+  start: number;
+  /** Body bytes to send from `start`; 0 for none. */
+  length: number;
+}
 
-  if (notModified(req, etag, mtimeSec)) {
-    res.writeHead(304, { etag, "last-modified": lastModified });
-    res.end();
-    return { status: 304, bytes: 0 };
+/**
+ * Opens `relPath` (already percent-decoded, "/"-separated, no leading "/", no "." or ".."
+ * segments, no NUL) under `publicRoot` (the real path of the site's public folder), through
+ * contained-open.ts: the file actually opened must be inside public/ and not a dot-file. A folder
+ * gives its index.html. Null when there is no such file (the caller may route to a script).
+ * Synchronous on purpose: on a local disk these calls take microseconds, less than the
+ * thread-pool round trips of their async forms (measured: async made static files 1/5 of a
+ * script's rate).
+ */
+export function lookupStatic(publicRoot: string, relPath: string): StaticFile | null {
+  if (isHidden(relPath)) return null;
+  let file = openPublic(publicRoot, path.join(publicRoot, relPath));
+  if (file?.stat.isDirectory()) {
+    fs.closeSync(file.fd);
+    file = openPublic(publicRoot, path.join(file.real, "index.html"));
   }
-
-  const headers: OutgoingHttpHeaders = {
-    "content-type": contentType(real),
-    "content-length": size,
-    "last-modified": lastModified,
-    etag,
-    "accept-ranges": "bytes",
+  if (file === null) return null;
+  if (!file.stat.isFile()) {
+    fs.closeSync(file.fd);
+    return null;
+  }
+  const { stat, real, fd } = file;
+  const mtimeSec = Math.floor(stat.mtimeMs / 1000);
+  return {
+    fd,
+    meta: {
+      size: stat.size,
+      mtimeSec,
+      etag: `W/"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`,
+      lastModified: new Date(mtimeSec * 1000).toUTCString(),
+      contentType: contentType(real),
+    },
   };
+}
+
+function openPublic(publicRoot: string, candidate: string): Contained | null {
+  const file = openContained(publicRoot, candidate);
+  // A symlink inside public/ may still lead to a dot-file in it.
+  if (file !== null && isHidden(file.real.slice(publicRoot.length + 1).replaceAll(path.sep, "/"))) {
+    fs.closeSync(file.fd);
+    return null;
+  }
+  return file;
+}
+
+/** Conditional requests, ranges and HEAD, decided from the metadata alone. */
+export function planStatic(meta: StaticMeta, req: StaticRequest): StaticPlan {
+  const { size, etag, mtimeSec, lastModified } = meta;
+  if (notModified(req, etag, mtimeSec))
+    return {
+      status: 304,
+      headers: ["etag", etag, "last-modified", lastModified],
+      start: 0,
+      length: 0,
+    };
+  const headers = [
+    "content-type",
+    meta.contentType,
+    "content-length",
+    String(size),
+    "last-modified",
+    lastModified,
+    "etag",
+    etag,
+    "accept-ranges",
+    "bytes",
+  ];
   let status = 200;
   let start = 0;
-  let end = size - 1;
-
-  const range = req.headers.range;
-  if (range !== undefined && size > 0 && ifRangeMatches(req.headers["if-range"], etag, mtimeSec)) {
+  let length = size;
+  const range = req.header("range");
+  if (range !== undefined && size > 0 && ifRangeMatches(req.header("if-range"), etag, mtimeSec)) {
     const r = parseRange(range, size);
     if (r === "unsatisfiable") {
-      res.writeHead(416, {
-        "content-range": `bytes */${size}`,
-        "content-length": 0,
-        "accept-ranges": "bytes",
-      });
-      res.end();
-      return { status: 416, bytes: 0 };
+      const h = [
+        "content-range",
+        `bytes */${size}`,
+        "content-length",
+        "0",
+        "accept-ranges",
+        "bytes",
+      ];
+      return { status: 416, headers: h, start: 0, length: 0 };
     }
     if (r) {
-      [start, end] = r;
       status = 206;
-      headers["content-range"] = `bytes ${start}-${end}/${size}`;
-      headers["content-length"] = end - start + 1;
+      start = r[0];
+      length = r[1] - r[0] + 1;
+      headers[3] = String(length);
+      headers.push("content-range", `bytes ${r[0]}-${r[1]}/${size}`);
     }
   }
+  return { status, headers, start, length: req.method === "HEAD" ? 0 : length };
+}
 
-  if (req.method === "HEAD" || size === 0) {
-    res.writeHead(status, headers);
-    res.end();
-    return { status, bytes: 0 };
-  }
+/** Where a static answer goes: the pipeline's exchange, or any ResponseWriter-like sink. */
+export interface StaticSink {
+  head(status: number, headers: string[]): void;
+  end(chunk?: Uint8Array): void;
+  sendFile(fd: number, start: number, length: number): void;
+}
 
-  if (end - start < SMALL_FILE) {
+/** Files up to this size are read in one synchronous call and sent with one write. */
+export const SMALL_FILE = 64 * 1024;
+
+/**
+ * Answers a GET or HEAD from public/, or returns false when there is no such file (or another
+ * method: it may belong to a script at the same path, a form POSTing to /contact). Length and
+ * body come from the one open file. Throws SiteboxError ERR_UNAVAILABLE when a small file
+ * shrank between its fstat and its read (a writer in place): nothing was sent yet.
+ */
+export function serveStatic(
+  req: StaticRequest,
+  out: StaticSink,
+  publicRoot: string,
+  relPath: string,
+): boolean {
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  const file = lookupStatic(publicRoot, relPath);
+  if (file === null) return false;
+  const plan = planStatic(file.meta, req);
+  if (plan.length === 0) {
+    fs.closeSync(file.fd);
+    out.head(plan.status, plan.headers);
+    out.end();
+  } else if (plan.length <= SMALL_FILE) {
     let body: Buffer;
     try {
-      body = readRange(real, start, end - start + 1);
-    } catch {
-      return false; // vanished since the stat: still "not found", not a 500
+      body = Buffer.allocUnsafe(plan.length);
+      const n = fs.readSync(file.fd, body, 0, plan.length, plan.start);
+      if (n !== plan.length) throw new SiteboxError("ERR_UNAVAILABLE", "file shrank while read");
+    } finally {
+      fs.closeSync(file.fd);
     }
-    res.writeHead(status, headers);
-    res.end(body);
-    return { status, bytes: body.length };
+    out.head(plan.status, plan.headers);
+    out.end(body);
+  } else {
+    out.head(plan.status, plan.headers);
+    // The sender owns the descriptor from here and closes it; a file that ends early cuts the
+    // connection (the client sees a truncated response, never a wrong or hanging one).
+    out.sendFile(file.fd, plan.start, plan.length);
   }
-
-  const stream = fs.createReadStream(real, { start, end });
-  try {
-    // Wait for the open so a file that vanished since the stat is still "not found", not a 500.
-    await once(stream, "ready");
-  } catch {
-    stream.destroy();
-    return false;
-  }
-  res.writeHead(status, headers);
-  // pipeline destroys the file stream (closing its fd) when the client goes away, and destroys
-  // the response when the read fails midway: the client sees a cut connection, not a short file.
-  pipeline(stream, res, () => {});
-  return { status, bytes: end - start + 1 };
-}
-
-interface Found {
-  real: string;
-  stat: fs.Stats;
-}
-
-/** realpath + stat, or undefined when missing, unreadable, hidden or outside `publicRoot`. */
-/**
- * Synchronous on purpose: on a local disk realpath and stat take microseconds, less than the two
- * thread-pool round trips their async forms cost (measured: static files ran at 1/5 of a script's
- * rate with the async forms).
- */
-function lookup(publicRoot: string, candidate: string): Found | undefined {
-  try {
-    const real = fs.realpathSync.native(candidate);
-    // The separator matters: "/site/public-evil" starts with "/site/public" (sirv's bug).
-    if (real !== publicRoot) {
-      const prefix = publicRoot.endsWith(path.sep) ? publicRoot : publicRoot + path.sep;
-      if (!real.startsWith(prefix)) return undefined;
-      // A symlink inside public/ may still point at a dot-file in it.
-      if (isHidden(real.slice(prefix.length).split(path.sep).join("/"))) return undefined;
-    }
-    return { real, stat: fs.statSync(real) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Files below this size are read in one synchronous call and sent with one write. */
-const SMALL_FILE = 64 * 1024;
-
-function readRange(file: string, start: number, length: number): Buffer {
-  const fd = fs.openSync(file, "r");
-  try {
-    const body = Buffer.allocUnsafe(length);
-    const n = fs.readSync(fd, body, 0, length, start);
-    return n === length ? body : body.subarray(0, n);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return true;
 }
 
 function isHidden(relPath: string): boolean {
@@ -203,8 +239,8 @@ function isHidden(relPath: string): boolean {
 }
 
 /** RFC 9110 §13.2.2: If-None-Match, when present, decides alone; else If-Modified-Since. */
-function notModified(req: IncomingMessage, etag: string, mtimeSec: number): boolean {
-  const inm = req.headers["if-none-match"];
+function notModified(req: StaticRequest, etag: string, mtimeSec: number): boolean {
+  const inm = req.header("if-none-match");
   if (inm !== undefined) {
     const ours = stripWeak(etag);
     return inm.split(",").some((tag) => {
@@ -212,7 +248,7 @@ function notModified(req: IncomingMessage, etag: string, mtimeSec: number): bool
       return t === "*" || stripWeak(t) === ours;
     });
   }
-  const ims = req.headers["if-modified-since"];
+  const ims = req.header("if-modified-since");
   if (ims === undefined) return false;
   const since = Date.parse(ims);
   return !Number.isNaN(since) && mtimeSec <= Math.floor(since / 1000);
@@ -227,13 +263,8 @@ function stripWeak(tag: string): string {
  * comparison would never match; an exact match of the tag we sent is accepted instead, as it is as
  * strong as the date it is built from. A date must equal Last-Modified exactly.
  */
-function ifRangeMatches(
-  ifRange: string | string[] | undefined,
-  etag: string,
-  mtimeSec: number,
-): boolean {
+function ifRangeMatches(ifRange: string | undefined, etag: string, mtimeSec: number): boolean {
   if (ifRange === undefined) return true;
-  if (typeof ifRange !== "string") return false; // repeated header: not a validator we know
   const v = ifRange.trim();
   if (v.startsWith('"') || v.startsWith("W/")) return v === etag;
   return Date.parse(v) === mtimeSec * 1000;

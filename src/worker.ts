@@ -1,6 +1,7 @@
 /**
  * A worker process: the analogue of an Apache prefork child with mod_python loaded. Wiring only:
- * config from the primary, the site registry, the HTTP front, and the IPC messages.
+ * config from the primary, the site registry, the request pipeline and its HTTP front end, and
+ * the IPC messages.
  */
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -13,7 +14,8 @@ import type { Config } from "./config.js";
 import { Requests } from "./ipc.js";
 import { StdLog } from "./log.js";
 import { isMessage, type GenerationData, type ToPrimary, type ToWorker } from "./messages.js";
-import { createSiteServer } from "./server.js";
+import { createHttpFront } from "./front/http.js";
+import { createPipeline } from "./pipeline.js";
 import { SiteRegistry } from "./sites.js";
 import { StatusEndpoint } from "./status-endpoint.js";
 import { WorkerGenerations } from "./worker-generations.js";
@@ -89,18 +91,20 @@ function stats(): WorkerStats {
 }
 
 const status = new StatusEndpoint(config, (reqId) => send({ type: "status-request", reqId }));
-const server: Server = createSiteServer(config, sites, log, workerId, {
-  status: (req, res) => status.handle(req, res),
-  onRequestStart: (req, res) => {
+const pipeline = createPipeline(config, sites, log, workerId, {
+  status: (path, clientAddress) => status.answer(path, clientAddress),
+  onRequestStart: () => {
     served++;
     inFlight++;
-    connections.requestStarted(req, res);
     if (served >= requestsBeforeRecycle) checkRecycle();
   },
-  onRequestEnd: (req) => {
+  onRequestEnd: () => {
     inFlight--;
-    connections.requestEnded(req);
   },
+});
+const server: Server = createHttpFront(config, pipeline, {
+  onRequest: (req, res) => connections.requestStarted(req, res),
+  onRequestDone: (req) => connections.requestEnded(req),
 });
 
 function exitNow(): void {

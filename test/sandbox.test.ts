@@ -45,7 +45,7 @@ function run(sb: Sandbox, route: string): Promise<{ status: number; body?: strin
     const sink: ResponseSink = {
       head: (status, _h, _k, body) =>
         resolve({ status, body: typeof body === "string" ? body : undefined }),
-      chunk() {},
+      chunk: () => true,
       end() {},
       fail: (err: SiteboxError) => resolve({ status: err.status }),
     };

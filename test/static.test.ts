@@ -5,6 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { createHttpFront } from "../src/front/http.js";
 import { contentType, serveStatic } from "../src/static.js";
 
 let tmp: string;
@@ -50,15 +51,28 @@ beforeAll(async () => {
   fs.symlinkSync("hello.txt", path.join(publicRoot, "alias.txt"));
   fs.symlinkSync(".env", path.join(publicRoot, "env-alias.txt"));
 
-  server = http.createServer((req, res) => {
-    const relPath = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname).slice(1);
-    serveStatic(req, res, publicRoot, relPath).then(
-      (answered) => {
-        if (!answered) res.writeHead(404).end("not found by static");
+  // The HTTP front end over a pipeline that only serves static files.
+  server = createHttpFront(
+    { headersTimeoutMs: 10_000, wallTimeoutMs: 30_000 },
+    {
+      handle(req, out) {
+        req.onClose(() => {});
+        const relPath = decodeURIComponent(new URL(req.target, "http://x").pathname).slice(1);
+        let answered: boolean;
+        try {
+          answered = serveStatic(req, out, publicRoot, relPath);
+        } catch {
+          out.head(500, ["content-length", "0"]);
+          out.end();
+          return;
+        }
+        if (!answered) {
+          out.head(404, ["content-length", "19"]);
+          out.end("not found by static");
+        }
       },
-      () => res.writeHead(500).end(),
-    );
-  });
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -327,9 +341,9 @@ describe("serveStatic over a real socket", () => {
     expect(part.body.equals(binary.subarray(1000, 71000))).toBe(true);
   });
 
-  it("treats a file that vanishes between stat and open as not found", async () => {
-    // Simulate the race: the stat saw hello.txt, the open finds nothing. (Small files are read
-    // with one synchronous open/read; large ones stream.)
+  it("treats a file that vanishes before its open as not found", async () => {
+    // Simulate the race: the router saw hello.txt, the open finds nothing. (Every file is
+    // judged on its open descriptor: contained-open.ts.)
     const real = fs.openSync;
     const spy = vi
       .spyOn(fs, "openSync")

@@ -9,7 +9,8 @@ import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
 /** What a sandbox does with the calls that concern its requests. */
 export interface HostHooks {
   respond(meta: string, body: string | Uint8Array | undefined): void;
-  chunk(id: number, data: string | Uint8Array): void;
+  /** False: the client is behind; stop pulling the stream until the host calls entry.pull. */
+  chunk(id: number, data: string | Uint8Array): boolean;
   end(id: number): void;
   fail(id: number, kind: string, message: string, stack: string): void;
   log(level: string, text: string): void;
@@ -59,7 +60,7 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): void {
     respond: (meta, body) => hooks.respond(str(meta), data(body)),
     chunk: (id, d) => {
       const v = data(d);
-      if (v !== undefined) hooks.chunk(num(id), v);
+      return v !== undefined && hooks.chunk(num(id), v) ? ctx.true : ctx.false;
     },
     end: (id) => hooks.end(num(id)),
     fail: (id, kind, message, stack) => hooks.fail(num(id), str(kind), str(message), str(stack)),

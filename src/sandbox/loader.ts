@@ -9,10 +9,15 @@ export const VERSION_SUFFIX = /\?v=\d+$/;
 
 export type Resolution = { ok: true; name: string } | { ok: false; message: string };
 
+/**
+ * `versioned` only under the `legacy` policy: "x.js?v=2" then names a re-read of x.js from disk.
+ * Under every other policy a suffix is part of the name, which no snapshot file has.
+ */
 export function resolveSpecifier(
   base: string,
   requested: string,
   files: Readonly<Record<string, string>>,
+  versioned = false,
 ): Resolution {
   const from = base === PRELUDE_NAME ? "the router" : base;
   if (!requested.startsWith("./") && !requested.startsWith("../")) {
@@ -27,8 +32,7 @@ export function resolveSpecifier(
   const name = posix.normalize(posix.join(dir, requested));
   if (name === ".." || name.startsWith("../") || posix.isAbsolute(name))
     return { ok: false, message: `${from}: cannot import "${requested}": it is outside the site` };
-  // `legacy` policy only: "x.js?v=2" is a re-read of x.js (see sites.ts legacyRoute).
-  const file = name.replace(VERSION_SUFFIX, "");
+  const file = versioned ? name.replace(VERSION_SUFFIX, "") : name;
   if (!Object.hasOwn(files, file))
     return {
       ok: false,

@@ -1,7 +1,7 @@
 /**
  * Checks the response record a handler's Response became, before any of it reaches a socket.
- * It comes from untrusted code: a bad status, a header name that is not a token, or a value with
- * CR/LF/NUL (response splitting) fails the request with a message for the error log. Pure.
+ * It comes from untrusted code: a bad status, a header name that is not a token, or a value Node
+ * would refuse to write fails that one request with a message for the error log. Pure.
  */
 export type BodyKind = "none" | "text" | "bytes" | "stream";
 
@@ -13,7 +13,12 @@ export interface ResponseMeta {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+/**
+ * RFC 9110 field-value as Node enforces it (checkInvalidHeaderChar in lib/_http_common.js): tab,
+ * visible ASCII, space and obs-text (0x80-0xFF); anything else (CR, LF, NUL, the other controls,
+ * DEL, a code point above 0xFF) would make writeHead throw, so it must never get that far.
+ */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Framing is the server's job: a handler cannot set these. */
 const HOP_BY_HOP = new Set([
   "content-length",
@@ -45,12 +50,14 @@ export function checkResponseMeta(text: string): ResponseMeta | string {
 /**
  * A text response record from the outbox (90-dispatch.js), lines split at "\n" (which no status,
  * header name or header value can contain): id, status, body length, header count, then the
- * header names and values. Returns the record and where its body starts, or a sentence.
+ * header names and values. Returns the record and where its body starts, or a sentence when the
+ * framing itself is broken. A bad status or header is that one response's `error`: the records
+ * after it are still sound.
  */
 export function parseOutboxRecord(
   out: string,
   pos: number,
-): { meta: ResponseMeta; bodyStart: number; bodyLength: number } | string {
+): { meta: ResponseMeta; bodyStart: number; bodyLength: number; error: string | null } | string {
   const fields: string[] = [];
   let at = pos;
   const line = () => {
@@ -73,14 +80,20 @@ export function parseOutboxRecord(
     if (f === null) return "truncated response record";
     h.push(f);
   }
+  if (at + length > out.length) return "truncated response record";
+  const record = (headers: string[], error: string | null) => ({
+    meta: { id, status, headers, kind: "text" as const },
+    bodyStart: at,
+    bodyLength: length,
+    error,
+  });
   if (!Number.isInteger(status) || status < 200 || status > 599)
-    return `response status ${fields[1]} is not an integer from 200 to 599`;
+    return record([], `response status ${fields[1]} is not an integer from 200 to 599`);
   const headers = checkHeaders(h);
-  if (typeof headers === "string") return headers;
-  return { meta: { id, status, headers, kind: "text" }, bodyStart: at, bodyLength: length };
+  return typeof headers === "string" ? record([], headers) : record(headers, null);
 }
 
-/** Header list from a handler: tokens for names, no CR/LF/NUL in values, framing dropped. */
+/** Header list from a handler: tokens for names, field-values Node accepts, framing dropped. */
 function checkHeaders(h: unknown[]): string[] | string {
   const headers: string[] = [];
   for (let n = 0; n < h.length; n += 2) {
@@ -88,8 +101,13 @@ function checkHeaders(h: unknown[]): string[] | string {
     const value = h[n + 1];
     if (typeof name !== "string" || !TOKEN.test(name))
       return `invalid header name ${JSON.stringify(name)}`;
-    if (typeof value !== "string" || BAD_VALUE.test(value))
-      return `invalid value for header ${name}: it contains CR, LF or NUL`;
+    if (typeof value !== "string") return `invalid value for header ${name}: not a string`;
+    const bad = BAD_VALUE.exec(value);
+    if (bad !== null)
+      return (
+        `invalid value for header ${name}: character U+` +
+        `${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} is not allowed`
+      );
     if (HOP_BY_HOP.has(name.toLowerCase())) continue;
     headers.push(name, value);
   }

@@ -40,7 +40,11 @@ export interface ResponseSink {
     kind: BodyKind,
     body: string | Uint8Array | undefined,
   ): void;
-  chunk(data: string | Uint8Array): void;
+  /**
+   * One chunk of a streamed body. False: pull no more until `resume` is called (the client has
+   * not drained what it has); the sandbox then stops reading the site's stream.
+   */
+  chunk(data: string | Uint8Array, resume: () => void): boolean;
   end(): void;
   /** Before the head: answer with the error's status. After it: cut the response. */
   fail(err: SiteboxError): void;
@@ -85,6 +89,7 @@ export class Sandbox implements HostHooks {
     fire: QuickJSHandle;
     load: QuickJSHandle;
     cancel: QuickJSHandle;
+    pull: QuickJSHandle;
   };
   #log: Log;
   #worker: number;
@@ -119,19 +124,21 @@ export class Sandbox implements HostHooks {
     });
     // A failing normalizer loses its message in quickjs-emscripten 0.32 (the loader is still
     // called, with garbage), so a refusal travels as a name the loader turns into the error.
+    // Sources come from the generation's snapshot; only `legacy` re-reads a "?v=N" name from
+    // disk (readFresh, contained to the site folder).
+    const readFresh = init.readFresh;
     runtime.setModuleLoader(
       (name) => {
-        const source = name.startsWith(REFUSED)
-          ? undefined
-          : VERSION_SUFFIX.test(name)
-            ? init.readFresh?.(name.replace(VERSION_SUFFIX, ""))
-            : this.#files[name];
-        if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
-        this.loaded.add(name);
+        if (name.startsWith(REFUSED)) return { error: new Error(name.slice(REFUSED.length)) };
+        const fresh = readFresh !== undefined && VERSION_SUFFIX.test(name);
+        const file = fresh ? name.replace(VERSION_SUFFIX, "") : name;
+        const source = fresh ? readFresh(file) : this.#files[file];
+        if (source === undefined) return { error: new Error(`cannot read module ${file}`) };
+        this.loaded.add(file);
         return source;
       },
       (base, requested) => {
-        const r = resolveSpecifier(base, requested, this.#files);
+        const r = resolveSpecifier(base, requested, this.#files, readFresh !== undefined);
         return r.ok ? r.name : REFUSED + r.message;
       },
     );
@@ -149,6 +156,7 @@ export class Sandbox implements HostHooks {
       fire: get("fire"),
       load: get("load"),
       cancel: get("cancel"),
+      pull: get("pull"),
     };
     const init_ = get("init");
     const env = ctx.newString(JSON.stringify(init.settings.vars));
@@ -377,7 +385,8 @@ export class Sandbox implements HostHooks {
         return;
       }
       pos = r.bodyStart + r.bodyLength;
-      this.#answer(r.meta, out.slice(r.bodyStart, pos));
+      if (r.error !== null) this.fail(r.meta.id, "type", r.error, "");
+      else this.#answer(r.meta, out.slice(r.bodyStart, pos));
     }
   }
 
@@ -399,8 +408,17 @@ export class Sandbox implements HostHooks {
     p.sink.head(meta.status, meta.headers, meta.kind, body);
   }
 
-  chunk(id: number, data: string | Uint8Array): void {
-    this.#pending.get(id)?.sink.chunk(data);
+  chunk(id: number, data: string | Uint8Array): boolean {
+    const p = this.#pending.get(id);
+    return p !== undefined && p.sink.chunk(data, () => this.#pull(id, p));
+  }
+
+  /** The client drained a streamed body: read the site's stream again. */
+  #pull(id: number, p: Pending): void {
+    if (this.#pending.get(id) !== p) return;
+    const h = this.#ctx.newNumber(id);
+    this.#call(this.#entry.pull, true, h);
+    h.dispose();
   }
 
   end(id: number): void {

@@ -422,8 +422,14 @@ defineGlobal("fetch", fetch);
 
 // For the dispatcher: feeds a response stream to the host. Chunks are strings or ArrayBuffers
 // (views are copied to a standalone buffer). Returns cancel(reason), for a client that left.
+/**
+ * Reads `stream` chunk by chunk into onChunk, which returns false when the consumer is behind:
+ * reading stops until resume() (backpressure, so an unread stream waits in its own queue).
+ * Returns { cancel(reason), resume() }.
+ */
 function readStreamInto(stream, onChunk, onDone, onError) {
   let stopped = false;
+  let paused = false;
   let reader;
   const fail = (e) => {
     if (stopped) return;
@@ -436,7 +442,7 @@ function readStreamInto(stream, onChunk, onDone, onError) {
   } catch (e) {
     reader = undefined;
     fail(e);
-    return noop;
+    return { cancel: noop, resume: noop };
   }
   const step = (r) => {
     if (stopped) return;
@@ -452,17 +458,26 @@ function readStreamInto(stream, onChunk, onDone, onError) {
     else if (ArrayBufferIsView(v))
       out = bufferOf(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
     else return fail(new TypeError("a response body chunk must be a string or a Uint8Array"));
+    let more;
     try {
-      onChunk(out);
+      more = onChunk(out);
     } catch (e) {
       return fail(e);
     }
-    reader.read().then(step, fail);
+    if (more) reader.read().then(step, fail);
+    else paused = true;
   };
   reader.read().then(step, fail);
-  return (reason) => {
-    if (stopped) return;
-    stopped = true;
-    reader.cancel(reason).then(noop, noop);
+  return {
+    cancel(reason) {
+      if (stopped) return;
+      stopped = true;
+      reader.cancel(reason).then(noop, noop);
+    },
+    resume() {
+      if (stopped || !paused) return;
+      paused = false;
+      reader.read().then(step, fail);
+    },
   };
 }

@@ -10,8 +10,8 @@ const readyHandlers = new Map();
 const loadingHandlers = new Map();
 /** request id → Request, until the handler answers: its signal aborts if the client goes away */
 const inflight = new Map();
-/** request id → stream reader cancel function, for streamed bodies */
-const streamCancels = new Map();
+/** request id → { cancel, resume } of its streamed body's reader (true while starting) */
+const streamReaders = new Map();
 let siteEnv = Object.freeze({});
 /** Finished text responses: "meta JSON\nbody" records, meta.n = body length. */
 let outbox = "";
@@ -102,23 +102,22 @@ function finish(id, response) {
     return;
   }
   host.respond(meta);
-  streamCancels.set(id, true);
-  const cancel = readStreamInto(
+  streamReaders.set(id, true);
+  // host.chunk answers false when the client is behind: the reader then waits for entry.pull.
+  const reading = readStreamInto(
     parts.body,
-    (chunk) => {
-      if (streamCancels.has(id)) host.chunk(id, chunk);
-    },
+    (chunk) => streamReaders.has(id) && host.chunk(id, chunk),
     () => {
-      streamCancels.delete(id);
+      streamReaders.delete(id);
       host.end(id);
     },
     (e) => {
-      streamCancels.delete(id);
+      streamReaders.delete(id);
       failRequest(id, "throw", e);
     },
   );
-  // The stream is locked by its reader: cancelling goes through the reader.
-  if (streamCancels.has(id)) streamCancels.set(id, () => cancel("client went away"));
+  // The stream is locked by its reader: cancelling and resuming go through the reader.
+  if (streamReaders.has(id)) streamReaders.set(id, reading);
 }
 
 /** The handler's `ctx`: it holds no per-request state, so one frozen object serves all. */
@@ -177,9 +176,15 @@ const entry = {
       abortIncomingRequest(request, new DOMException("The client went away", "AbortError"));
     }
     // ...and stop a streamed body.
-    const c = streamCancels.get(id);
-    streamCancels.delete(id);
-    if (typeof c === "function") c();
+    const r = streamReaders.get(id);
+    streamReaders.delete(id);
+    if (typeof r === "object") r.cancel("client went away");
+    return takeOutbox();
+  },
+  pull(id) {
+    // The client drained what it had: read the streamed body on.
+    const r = streamReaders.get(id);
+    if (typeof r === "object") r.resume();
     return takeOutbox();
   },
 };

@@ -1,0 +1,189 @@
+/**
+ * The HTTP front end: node:http's request into the pipeline's PipelineRequest, the pipeline's
+ * ResponseWriter calls into node:http's response, and nothing else (pipeline-types.ts). Node's
+ * own parser answers malformed requests (400) and oversized heads (431) before we see them.
+ *
+ * No call into node:http can throw out of here or emit an unhandled error: the pipeline checked
+ * every header before `head`, every call is guarded, and nothing is written after the end.
+ */
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Config } from "../config.js";
+import type { Pipeline, PipelineRequest, ResponseWriter } from "../pipeline-types.js";
+import { pumpFile } from "./file-pump.js";
+
+export interface HttpFrontHooks {
+  /** Connection bookkeeping (drain.ts) as each request starts and ends. */
+  onRequest?(req: IncomingMessage, res: ServerResponse): void;
+  onRequestDone?(req: IncomingMessage): void;
+}
+
+export function createHttpFront(
+  config: Pick<Config, "headersTimeoutMs" | "wallTimeoutMs">,
+  pipeline: Pipeline,
+  hooks: HttpFrontHooks = {},
+): http.Server {
+  const server = http.createServer({
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.headersTimeoutMs + config.wallTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, config.headersTimeoutMs / 4)),
+    keepAliveTimeout: 5000,
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    hooks.onRequest?.(req, res);
+    const writer = new HttpWriter(res);
+    pipeline.handle(new HttpRequest(req, writer, hooks), writer);
+  });
+  return server;
+}
+
+class HttpRequest implements PipelineRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly host: string | undefined;
+  readonly headers: readonly string[];
+  readonly clientAddress: string;
+  readonly scheme = "http" as const;
+  readonly httpVersion: string;
+  readonly #req: IncomingMessage;
+  readonly #writer: HttpWriter;
+  readonly #hooks: HttpFrontHooks;
+
+  constructor(req: IncomingMessage, writer: HttpWriter, hooks: HttpFrontHooks) {
+    this.#req = req;
+    this.#writer = writer;
+    this.#hooks = hooks;
+    this.method = req.method ?? "GET";
+    this.target = req.url ?? "/";
+    this.host = req.headers.host;
+    this.headers = req.rawHeaders;
+    this.clientAddress = req.socket.remoteAddress ?? "";
+    this.httpVersion = req.httpVersion;
+  }
+
+  header(name: string): string | undefined {
+    const v = this.#req.headers[name];
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
+
+  readBody(limit: number): Promise<Uint8Array | null | "too-large"> {
+    return readBody(this.#req, limit);
+  }
+
+  onClose(listener: (aborted: boolean) => void): void {
+    const res = this.#writer.res;
+    res.once("close", () => {
+      this.#writer.closed = true;
+      this.#hooks.onRequestDone?.(this.#req);
+      listener(!res.writableFinished);
+    });
+  }
+}
+
+class HttpWriter implements ResponseWriter {
+  readonly res: ServerResponse;
+  closed = false;
+  #done = false;
+
+  constructor(res: ServerResponse) {
+    this.res = res;
+  }
+
+  get buffered(): number {
+    return this.res.writableLength;
+  }
+
+  head(status: number, headers: readonly string[]): boolean {
+    const { res } = this;
+    if (this.#done || res.headersSent) return false;
+    try {
+      let list = headers as string[];
+      // drain.ts asks for `connection: close` with setHeader; a flat list beside it would take
+      // Node's slow path, which keeps only the last of repeated headers (Set-Cookie).
+      if (res.hasHeader("connection")) {
+        res.removeHeader("connection");
+        list = [...list, "connection", "close"];
+      }
+      res.writeHead(status, list);
+      return true;
+    } catch {
+      this.abort();
+      return false;
+    }
+  }
+
+  flush(): void {
+    if (this.#done) return;
+    try {
+      this.res.flushHeaders();
+    } catch {
+      this.abort();
+    }
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    if (this.#done || this.closed) return false;
+    try {
+      return this.res.write(chunk);
+    } catch {
+      this.abort();
+      return false;
+    }
+  }
+
+  onDrain(listener: () => void): void {
+    if (this.closed) return listener();
+    const { res } = this;
+    const once = () => {
+      res.off("drain", once);
+      res.off("close", once);
+      listener();
+    };
+    res.on("drain", once);
+    res.on("close", once);
+  }
+
+  end(chunk?: string | Uint8Array): void {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      if (chunk === undefined) this.res.end();
+      else this.res.end(chunk);
+    } catch {
+      this.res.destroy();
+    }
+  }
+
+  abort(): void {
+    this.#done = true;
+    this.res.destroy();
+  }
+
+  sendFile(fd: number, start: number, length: number): Promise<number> {
+    return pumpFile(this, fd, start, length);
+  }
+}
+
+/** The whole body, null when there is none, or "too-large" as soon as it passes `limit`. */
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | null | "too-large"> {
+  const declared = req.headers["content-length"];
+  if (declared === undefined && req.headers["transfer-encoding"] === undefined)
+    return Promise.resolve(null);
+  if (declared !== undefined && Number(declared) > limit) return Promise.resolve("too-large");
+  if (declared === "0") return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.pause();
+        resolve("too-large");
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(size === 0 ? null : Buffer.concat(chunks, size)));
+    req.once("error", reject);
+  });
+}

@@ -1,0 +1,46 @@
+import http from "node:http";
+import { describe, expect, it } from "vitest";
+import { checkResponseMeta, parseOutboxRecord } from "../../src/sandbox/response-meta.js";
+
+const meta = (value: string) =>
+  checkResponseMeta(JSON.stringify({ i: 1, s: 200, h: ["x-a", value], k: "bytes" }));
+
+function nodeAccepts(value: string): boolean {
+  try {
+    http.validateHeaderValue("x-a", value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("response header values", () => {
+  it("are refused exactly when Node's writeHead would throw on them", () => {
+    for (let c = 0; c < 0x180; c++) {
+      const value = `a${String.fromCharCode(c)}b`;
+      expect(typeof meta(value) !== "string", `U+${c.toString(16)}`).toBe(nodeAccepts(value));
+    }
+    expect(meta("a\u{1F600}b")).toMatch(/U\+D83D is not allowed/);
+  });
+});
+
+describe("outbox records", () => {
+  const record = (id: number, headers: string[], body: string) =>
+    `${id}\n200\n${body.length}\n${headers.length / 2}\n` +
+    headers.map((h) => h + "\n").join("") +
+    body;
+  it("a bad header fails its own record; the next one still parses", () => {
+    const out = record(1, ["x-a", "\x01"], "one") + record(2, ["x-b", "ok"], "two");
+    const first = parseOutboxRecord(out, 0);
+    if (typeof first === "string") throw new Error(first);
+    expect(first.error).toMatch(/invalid value for header x-a/);
+    const second = parseOutboxRecord(out, first.bodyStart + first.bodyLength);
+    if (typeof second === "string") throw new Error(second);
+    expect(second.error).toBeNull();
+    expect(second.meta.headers).toEqual(["x-b", "ok"]);
+    expect(out.slice(second.bodyStart, second.bodyStart + second.bodyLength)).toBe("two");
+  });
+  it("broken framing is still a sentence", () => {
+    expect(parseOutboxRecord("1\n200\n99\n0\nshort", 0)).toMatch(/truncated/);
+  });
+});
