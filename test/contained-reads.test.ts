@@ -141,7 +141,7 @@ describe("item 2: static files are checked on the file actually opened", () => {
         await Promise.all([client("/x.txt", () => done), client("/x.txt", () => done)]);
         return swapping;
       },
-      backdrop,
+      { backdrop, attempts: 2 },
     );
     expect(flips).toBeGreaterThan(50);
     const answers = [...seen.keys()];

@@ -92,26 +92,34 @@ export function expectHealthy(report: HealthyReport, baselineMs: number): void {
  * before and just after (the larger counts: the machine is shared with other test files, whose
  * load comes and goes on its own). `backdrop` starts traffic that is part of the scene but not
  * of the attack (the same requests on a file nobody swaps) and returns its stop function.
+ * A repeatable attack may run `attempts` times when only the p50 misses (a burst of load from
+ * elsewhere lands in one window, rarely in two); a lost request fails at once.
  */
 export async function whileHealthy<T>(
   server: RunningServer,
   attack: () => Promise<T>,
-  backdrop?: () => () => Promise<void>,
+  opts: { backdrop?: () => () => Promise<void>; attempts?: number } = {},
 ): Promise<T> {
   const baseline = async () => {
-    const stop = backdrop?.();
+    const stop = opts.backdrop?.();
     try {
       return await baselineP50(server);
     } finally {
       await stop?.();
     }
   };
-  const before = await baseline();
-  const load = healthyLoad(server, "healthy", "/", "healthy", 16);
-  const result = await attack();
-  const report = await load.stop();
-  expectHealthy(report, Math.max(before, await baseline()));
-  return result;
+  for (let attempt = 1; ; attempt++) {
+    const before = await baseline();
+    const load = healthyLoad(server, "healthy", "/", "healthy", 16);
+    const result = await attack();
+    const report = await load.stop();
+    const limit = 2 * Math.max(before, await baseline()) + P50_SLACK_MS;
+    expect(report.failures).toEqual([]);
+    if (report.p50Ms <= limit || attempt >= (opts.attempts ?? 1)) {
+      expectHealthy(report, (limit - P50_SLACK_MS) / 2);
+      return result;
+    }
+  }
 }
 
 export interface WorkerFigures {

@@ -142,12 +142,19 @@ describe("item 3: a control character in a response header is the attacker's 500
   ])("%s (%s): 500, a log line, no worker lost", async (path) => {
     await warm("headers");
     const pids = await pidsOf();
-    const answers = await whileHealthy(server, () =>
-      Promise.all(
-        [0, 1, 2, 3].map(() =>
-          request(server.url, path, { headers: { host: "headers" }, fresh: true, timeoutMs: 3000 }),
+    const answers = await whileHealthy(
+      server,
+      () =>
+        Promise.all(
+          [0, 1, 2, 3].map(() =>
+            request(server.url, path, {
+              headers: { host: "headers" },
+              fresh: true,
+              timeoutMs: 3000,
+            }),
+          ),
         ),
-      ),
+      { attempts: 2 },
     );
     for (const r of answers) {
       expect(r.status).toBe(500);
@@ -170,13 +177,17 @@ describe("item 6: a streamed body is pulled only as fast as the client reads", (
   it("a flood to clients that do not read stays inside the site's own memory bound", async () => {
     await warm("streams");
     const rss0 = await maxRss();
-    const rss1 = await whileHealthy(server, async () => {
-      const clients = await Promise.all([0, 1, 2, 3].map(() => holdOpen("/flood", "streams")));
-      await sleep(1500);
-      const rss = await maxRss();
-      for (const c of clients) c.socket.destroy();
-      return rss;
-    });
+    const rss1 = await whileHealthy(
+      server,
+      async () => {
+        const clients = await Promise.all([0, 1, 2, 3].map(() => holdOpen("/flood", "streams")));
+        await sleep(1500);
+        const rss = await maxRss();
+        for (const c of clients) c.socket.destroy();
+        return rss;
+      },
+      { attempts: 2 },
+    );
     console.log(`flood: worker RSS grew ${((rss1 - rss0) / MiB).toFixed(0)} MiB`);
     // Bound: the socket buffers (a high-water mark plus one chunk per response) and the site's
     // sandbox (48 MiB, site.json), on top of where the worker was.
@@ -211,20 +222,24 @@ describe("item 10: response bytes waiting for slow clients are bounded", () => {
   it("a 16 MiB answer to 20 clients that do not read: some 200, then 503, RSS bounded", async () => {
     await warm("big");
     const rss0 = await maxRss();
-    const clients: Held[] = [];
-    const rss1 = await whileHealthy(server, async () => {
-      for (let i = 0; i < 20; i++) clients.push(await holdOpen("/", "big"));
-      await sleep(1000);
-      return maxRss();
-    });
+    const { rss1, statuses } = await whileHealthy(
+      server,
+      async () => {
+        const clients: Held[] = [];
+        for (let i = 0; i < 20; i++) clients.push(await holdOpen("/", "big"));
+        await sleep(1000);
+        const rss = await maxRss();
+        return { rss1: rss, statuses: await Promise.all(clients.map((c) => c.status())) };
+      },
+      { attempts: 2 },
+    );
     console.log(`big: worker RSS grew ${((rss1 - rss0) / MiB).toFixed(0)} MiB`);
-    const statuses = await Promise.all(clients.map((c) => c.status()));
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
-    // Bound: 64 MiB of waiting response bytes per worker (32 MiB per site) plus the strings
-    // crossing from the sandbox.
-    expect(rss1 - rss0).toBeLessThan(400 * MiB);
+    // Bound: 32 MiB of waiting response bytes per site (64 MiB per worker), plus the 16 MiB
+    // strings crossing from the sandbox until the GC takes them. Before: 494 MiB in a second.
+    expect(rss1 - rss0).toBeLessThan(200 * MiB);
     await server.waitFor(/site=big.*response of 16777216 bytes refused/);
   });
 });

@@ -72,7 +72,6 @@ class HttpRequest implements PipelineRequest {
   onClose(listener: (aborted: boolean) => void): void {
     const res = this.#writer.res;
     res.once("close", () => {
-      this.#writer.closed = true;
       this.#hooks.onRequestDone?.(this.#req);
       listener(!res.writableFinished);
     });
@@ -81,11 +80,15 @@ class HttpRequest implements PipelineRequest {
 
 class HttpWriter implements ResponseWriter {
   readonly res: ServerResponse;
-  closed = false;
   #done = false;
 
   constructor(res: ServerResponse) {
     this.res = res;
+  }
+
+  /** Node marks the response destroyed when it closes, finished or not. */
+  get closed(): boolean {
+    return this.res.destroyed;
   }
 
   get buffered(): number {
@@ -121,7 +124,7 @@ class HttpWriter implements ResponseWriter {
   }
 
   write(chunk: string | Uint8Array): boolean {
-    if (this.#done || this.closed) return false;
+    if (this.#done || this.res.destroyed) return false;
     try {
       return this.res.write(chunk);
     } catch {
@@ -131,8 +134,8 @@ class HttpWriter implements ResponseWriter {
   }
 
   onDrain(listener: () => void): void {
-    if (this.closed) return listener();
     const { res } = this;
+    if (res.destroyed) return listener();
     const once = () => {
       res.off("drain", once);
       res.off("close", once);

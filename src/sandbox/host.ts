@@ -8,7 +8,8 @@ import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
 
 /** What a sandbox does with the calls that concern its requests. */
 export interface HostHooks {
-  respond(meta: string, body: string | Uint8Array | undefined): void;
+  /** False when the request is no longer wanted (a streamed body should then be cancelled). */
+  respond(meta: string, body: string | Uint8Array | undefined): boolean;
   /** False: the client is behind; stop pulling the stream until the host calls entry.pull. */
   chunk(id: number, data: string | Uint8Array): boolean;
   end(id: number): void;
@@ -57,7 +58,7 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): void {
     ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
   const fns: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | void> = {
-    respond: (meta, body) => hooks.respond(str(meta), data(body)),
+    respond: (meta, body) => (hooks.respond(str(meta), data(body)) ? ctx.true : ctx.false),
     chunk: (id, d) => {
       const v = data(d);
       return v !== undefined && hooks.chunk(num(id), v) ? ctx.true : ctx.false;

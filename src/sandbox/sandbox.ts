@@ -390,22 +390,24 @@ export class Sandbox implements HostHooks {
     }
   }
 
-  respond(metaText: string, body: string | Uint8Array | undefined): void {
+  /** False when nobody wants the response any more (failed, cancelled): a stream is dropped. */
+  respond(metaText: string, body: string | Uint8Array | undefined): boolean {
     const checked = checkResponseMeta(metaText);
     if (typeof checked === "string") {
       const id = Number(/"i":(\d+)/.exec(metaText)?.[1]);
       this.fail(id, "type", checked, "");
-      return;
+      return false;
     }
-    this.#answer(checked, body);
+    return this.#answer(checked, body);
   }
 
-  #answer(meta: ResponseMeta, body: string | Uint8Array | undefined): void {
+  #answer(meta: ResponseMeta, body: string | Uint8Array | undefined): boolean {
     const p = this.#pending.get(meta.id);
-    if (p === undefined) return;
+    if (p === undefined) return false;
     if (meta.kind === "stream") p.streaming = true;
     else this.#pending.take(meta.id);
     p.sink.head(meta.status, meta.headers, meta.kind, body);
+    return this.#pending.get(meta.id) === p;
   }
 
   chunk(id: number, data: string | Uint8Array): boolean {

@@ -420,12 +420,11 @@ function fetch() {
 }
 defineGlobal("fetch", fetch);
 
-// For the dispatcher: feeds a response stream to the host. Chunks are strings or ArrayBuffers
-// (views are copied to a standalone buffer). Returns cancel(reason), for a client that left.
 /**
- * Reads `stream` chunk by chunk into onChunk, which returns false when the consumer is behind:
- * reading stops until resume() (backpressure, so an unread stream waits in its own queue).
- * Returns { cancel(reason), resume() }.
+ * For the dispatcher: feeds a response stream to the host. Chunks are strings or ArrayBuffers
+ * (views are copied to a standalone buffer). onChunk returns false when the client is behind:
+ * reading stops until resume() (backpressure, so an unread stream waits in its own queue,
+ * inside the site's memory). Returns { cancel(reason), resume() }.
  */
 function readStreamInto(stream, onChunk, onDone, onError) {
   let stopped = false;

@@ -101,7 +101,11 @@ function finish(id, response) {
     host.respond(meta, parts.body);
     return;
   }
-  host.respond(meta);
+  if (!host.respond(meta)) {
+    // Refused (a bad header) or no longer wanted: nobody will read this body.
+    parts.body.cancel("response refused").then(noop, noop);
+    return;
+  }
   streamReaders.set(id, true);
   // host.chunk answers false when the client is behind: the reader then waits for entry.pull.
   const reading = readStreamInto(
