@@ -48,6 +48,7 @@ const ORDER: Part[] = [
   "80-misc.js",
   () => deferred("URL_PATTERN_SOURCE", "urlpattern-polyfill/urlpattern"),
   "85-platform.js",
+  "87-load-errors.js",
   "90-dispatch.js",
 ];
 
