@@ -203,7 +203,9 @@ describe("a FormData body", () => {
     expect(r.status).toBe(200);
     const type = r.headers["content-type"] as string;
     expect(type).toMatch(/^multipart\/form-data; boundary=-+formdata-sitebox-[0-9a-f]{24}$/);
-    const back = await new Response(r.body, { headers: { "content-type": type } }).formData();
+    const back = await new Response(new Uint8Array(r.body), {
+      headers: { "content-type": type },
+    }).formData();
     expect(back.get("greeting")).toBe("héllo\r\nworld"); // newlines normalised to CRLF
     expect(back.has('we"ird\r\nname')).toBe(true); // escaped as %22, %0D, %0A, decoded back
     const f = back.get("upload") as File;
