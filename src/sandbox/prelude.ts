@@ -34,6 +34,7 @@ function deferred(name: string, file: string): string {
 type Part = string | (() => string);
 const ORDER: Part[] = [
   "10-base.js",
+  "12-instance.js",
   "15-webidl.js",
   "20-encoding.js",
   "30-url.js",

@@ -23,8 +23,8 @@ defineGlobal("Navigator", Navigator);
 defineGlobal("navigator", new Navigator(INTERNAL));
 
 // High-resolution time from the host (epoch ms with a fraction), relative to the moment this
-// sandbox was made.
-const PERFORMANCE_ORIGIN = host.now();
+// sandbox was made: set again by initInstance (12-instance.js), as the prelude's memory is copied.
+let performanceOrigin = host.now();
 
 class Performance extends EventTarget {
   constructor(key) {
@@ -32,13 +32,13 @@ class Performance extends EventTarget {
     super();
   }
   get timeOrigin() {
-    return PERFORMANCE_ORIGIN;
+    return performanceOrigin;
   }
   now() {
-    return host.now() - PERFORMANCE_ORIGIN;
+    return host.now() - performanceOrigin;
   }
   toJSON() {
-    return { timeOrigin: PERFORMANCE_ORIGIN };
+    return { timeOrigin: performanceOrigin };
   }
 }
 setToStringTag(Performance, "Performance");
