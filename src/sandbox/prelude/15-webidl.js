@@ -2,7 +2,8 @@
 // records read keys in [[OwnPropertyKeys]] order, descriptor then value per key; sequences go
 // through the object's own @@iterator, whatever it is; dictionaries are objects or null.
 const ReflectOwnKeys = Reflect.ownKeys;
-const ReflectGetOwnPropertyDescriptor = Reflect.getOwnPropertyDescriptor;
+// [[GetOwnProperty]] without allocating a descriptor: the hot path is `{ headers: {...} }`.
+const propertyIsEnumerable = ObjectPrototype.propertyIsEnumerable;
 
 // WebIDL DOMString: ToString, which throws for a Symbol (String(symbol) does not).
 function toDOMString(v) {
@@ -16,8 +17,7 @@ function webidlRecord(o, convertKey, convertValue, what) {
   const keys = ReflectOwnKeys(o);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
-    const desc = ReflectGetOwnPropertyDescriptor(o, key);
-    if (desc === undefined || !desc.enumerable) continue;
+    if (!propertyIsEnumerable.call(o, key)) continue;
     if (typeof key === "symbol") throw new TypeError(`${what}: a key is a Symbol`);
     out.push(convertKey(key), convertValue(o[key]));
   }
