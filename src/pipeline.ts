@@ -167,7 +167,7 @@ export function createPipeline(
       x,
       debug,
       (err) => {
-        entry.noteError(err.message);
+        entry.noteError(err.message, err.code === "ERR_MODULE_LOAD");
         sendError(x, err);
       },
       (message) => log.error(tags, message),
