@@ -188,10 +188,9 @@ describe("item 6: a streamed body is pulled only as fast as the client reads", (
       },
       { attempts: 2 },
     );
-    console.log(`flood: worker RSS grew ${((rss1 - rss0) / MiB).toFixed(0)} MiB`);
     // Bound: the socket buffers (a high-water mark plus one chunk per response) and the site's
     // sandbox (48 MiB, site.json), on top of where the worker was.
-    expect(rss1 - rss0).toBeLessThan(150 * MiB);
+    expect(rss1 - rss0, "worker RSS growth").toBeLessThan(150 * MiB);
     // The site's own queue fills its sandbox: an out-of-memory there, never in the worker.
     await server.waitFor(/site=streams.*(memory limit|out of memory)/);
   });
@@ -233,13 +232,12 @@ describe("item 10: response bytes waiting for slow clients are bounded", () => {
       },
       { attempts: 2 },
     );
-    console.log(`big: worker RSS grew ${((rss1 - rss0) / MiB).toFixed(0)} MiB`);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
     // Bound: 32 MiB of waiting response bytes per site (64 MiB per worker), plus the 16 MiB
     // strings crossing from the sandbox until the GC takes them. Before: 494 MiB in a second.
-    expect(rss1 - rss0).toBeLessThan(200 * MiB);
+    expect(rss1 - rss0, "worker RSS growth").toBeLessThan(200 * MiB);
     await server.waitFor(/site=big.*response of 16777216 bytes refused/);
   });
 });
