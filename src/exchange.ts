@@ -64,7 +64,12 @@ export class Exchange {
     this.#headSent = true;
     this.status = status;
     this.#noBody = this.req.method === "HEAD" || status === 204 || status === 304;
-    if (!this.#out.head(status, headers)) this.abort();
+    // Refused by the front end (it cannot be, after our checks; if it is, the connection is
+    // cut and the log says 500, not the status that never left).
+    if (!this.#out.head(status, headers)) {
+      this.status = 500;
+      this.abort();
+    }
   }
 
   flush(): void {
