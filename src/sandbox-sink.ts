@@ -39,6 +39,13 @@ export function sandboxSink(
       x.head(status, headers);
       x.end(body);
     },
+    admit(size) {
+      const refusal = x.refusal(size);
+      if (refusal === null) return true;
+      logError(refusal);
+      fail(new SiteboxError("ERR_UNAVAILABLE", refusal));
+      return false;
+    },
     chunk(data, resume) {
       if (x.ended) return false;
       const refusal = x.refusal(byteLength(data));

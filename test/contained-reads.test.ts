@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSnapshot } from "../src/snapshot.js";
 import { makeSites, request, sleep, startServer, tempDir, type RunningServer } from "./helpers.js";
-import { whileHealthy, workerFigures } from "./healthy.js";
+import { warmHealthy, whileHealthy, workerFigures } from "./healthy.js";
 import { swapFileAndSymlink } from "./swapper.js";
 
 const VICTIM = "VICTIM-SECRET-41";
@@ -60,6 +60,7 @@ beforeAll(async () => {
       statics: { "public/x.txt": INSIDE, "public/stable.txt": INSIDE },
     },
   });
+  await warmHealthy(server);
 });
 afterAll(async () => {
   await server?.close();
@@ -143,7 +144,7 @@ describe("item 2: static files are checked on the file actually opened", () => {
       },
       { backdrop, attempts: 2 },
     );
-    expect(flips).toBeGreaterThan(50);
+    expect(flips).toBeGreaterThan(20);
     const answers = [...seen.keys()];
     // Every answer is the inside file, or a 404 while the name is a symlink leading out.
     expect(answers.filter((k) => k !== `200 ${INSIDE}` && k !== "404 Not Found\n")).toEqual([]);
@@ -174,7 +175,7 @@ describe("item 2: static files are checked on the file actually opened", () => {
         if (y !== undefined && y.includes(VICTIM)) leaked.push(y);
       }
       await swapping;
-      expect(reads).toBeGreaterThan(50);
+      expect(reads).toBeGreaterThan(20);
       expect(leaked).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -177,6 +177,7 @@ const IDLE_HOOKS: HostHooks = {
   setTimer() {},
   clearTimer() {},
   loadResult() {},
+  admit: () => false,
 };
 
 let built: Promise<Template | null> | undefined;

@@ -21,6 +21,8 @@ export interface HostHooks {
   setTimer(id: number, ms: number): void;
   clearTimer(id: number): void;
   loadResult(token: number, error: string, stack: string): void;
+  /** May a whole body of at least `size` bytes be sent? False: refused, already answered. */
+  admit(id: number, size: number): boolean;
 }
 
 const DIGESTS: Record<string, string> = {
@@ -75,6 +77,7 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): void {
     setTimer: (id, ms) => hooks.setTimer(num(id), num(ms)),
     clearTimer: (id) => hooks.clearTimer(num(id)),
     loadResult: (token, error, stack) => hooks.loadResult(num(token), str(error), str(stack)),
+    admit: (id, size) => (hooks.admit(num(id), num(size)) ? ctx.true : ctx.false),
     randomBytes: (n) => {
       const size = num(n);
       if (!(size >= 0 && size <= 65536)) throw new RangeError("randomBytes: 0..65536 bytes");

@@ -46,6 +46,11 @@ export interface ResponseSink {
    */
   chunk(data: string | Uint8Array, resume: () => void): boolean;
   end(): void;
+  /**
+   * Before a whole body of at least `size` bytes is copied out of the sandbox: false when it does
+   * not fit the response budget, and the sink has then answered (503) and logged.
+   */
+  admit?(size: number): boolean;
   /** Before the head: answer with the error's status. After it: cut the response. */
   fail(err: SiteboxError): void;
 }
@@ -420,6 +425,14 @@ export class Sandbox implements HostHooks {
     else this.#pending.take(meta.id);
     p.sink.head(meta.status, meta.headers, meta.kind, body);
     return this.#pending.get(meta.id) === p;
+  }
+
+  admit(id: number, size: number): boolean {
+    const p = this.#pending.get(id);
+    if (p === undefined) return false;
+    if (p.sink.admit === undefined || p.sink.admit(size)) return true;
+    this.#pending.take(id);
+    return false;
   }
 
   chunk(id: number, data: string | Uint8Array): boolean {

@@ -10,6 +10,8 @@ const readyHandlers = new Map();
 const loadingHandlers = new Map();
 /** request id → Request, until the handler answers: its signal aborts if the client goes away */
 const inflight = new Map();
+/** Bodies up to this size need no word from the host's response budget (ALWAYS_ADMITTED_BYTES). */
+const ADMIT_WITHOUT_ASKING = 64 * 1024;
 /** request id → { cancel, resume } of its streamed body's reader (true while starting) */
 const streamReaders = new Map();
 let siteEnv = Object.freeze({});
@@ -82,6 +84,11 @@ function finish(id, response) {
     host.fail(id, "type", "handler returned " + describe(response) + ", not a Response", "");
     return;
   }
+  // A big whole body is first weighed against the worker's response budget, before it is copied
+  // out of the sandbox: refused (503), it never reaches the host (src/response-budget.ts).
+  const size =
+    parts.kind === "text" ? parts.body.length : parts.kind === "bytes" ? parts.body.byteLength : 0;
+  if (size > ADMIT_WITHOUT_ASKING && !host.admit(id, size)) return;
   if (parts.kind === "text" || parts.kind === "none") {
     // Text answers wait in the outbox and leave with the host's call's return value: a host
     // callback costs more than the whole response (see README "One crossing per request").
