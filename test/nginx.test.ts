@@ -189,6 +189,23 @@ function cases(front: Front): void {
     await sitebox.waitFor(new RegExp(`client went away ${id}`));
   });
 
+  it("the status page is closed to other clients at nginx; health stays open", async () => {
+    // 127.0.0.2 is loopback to the kernel but not 127.0.0.1 to nginx: it stands for a remote client.
+    const from = (addr: string, path: string) =>
+      new Promise<number>((resolve, reject) =>
+        http
+          .get(`${nginx.url}${path}`, { localAddress: addr, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          })
+          .on("error", reject),
+      );
+    expect(await from("127.0.0.2", "/.sitebox/status")).toBe(403);
+    expect(await from("127.0.0.2", "/.sitebox/status.json")).toBe(403);
+    expect(await from("127.0.0.1", "/.sitebox/status.json")).toBe(200);
+    expect(await from("127.0.0.2", "/.sitebox/health")).toBe(200);
+  });
+
   it("nginx serves public/ from disk itself; scripts still go to sitebox", async () => {
     const file = await request(nginx.url, "/static.txt", { headers: ex });
     expect([file.status, file.text]).toEqual([200, "served from disk\n"]);
