@@ -16,8 +16,8 @@ export interface Log {
   console(tags: Tags, level: string, text: string): void;
   info(message: string): void;
   flush(): void;
-  /** Reopens the access log file (SIGUSR1, for logrotate). */
-  reopen(): void;
+  /** Reopens the access log file (SIGUSR1, for logrotate); only a log that writes files has it. */
+  reopen?(): void;
 }
 
 function tagText(tags: Tags): string {

@@ -24,7 +24,6 @@ class TestLog implements Log {
   }
   info() {}
   flush() {}
-  reopen() {}
 }
 
 const limits = { timeoutMs: 2000, wallTimeoutMs: 5000, memoryMb: 32, maxBodyBytes: 1000 };
