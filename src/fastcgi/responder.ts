@@ -29,8 +29,10 @@ import {
 import { ResponseWriter } from "./writer.js";
 
 export interface ResponderOptions {
-  /** This server's connection capacity, reported as FCGI_MAX_CONNS and FCGI_MAX_REQS. */
+  /** The whole server's connection capacity, reported as FCGI_MAX_CONNS and FCGI_MAX_REQS. */
   maxConns: number;
+  /** Processes sharing the listener (node:cluster workers): each takes its share of maxConns. */
+  processes: number;
   /** Bounds on one request's PARAMS stream. */
   maxParamsBytes: number;
   maxParams: number;
@@ -48,6 +50,7 @@ export interface ResponderOptions {
 
 export const RESPONDER_DEFAULTS: Omit<ResponderOptions, "log"> = Object.freeze({
   maxConns: 1024,
+  processes: 1,
   maxParamsBytes: 64 * 1024,
   maxParams: 512,
   bodyBufferBytes: 1024 * 1024,
@@ -352,6 +355,6 @@ export class FastCgiConnection {
 /** A listener whose connections speak FastCGI; `listen()` it on a port or a unix socket path. */
 export function createFastCgiServer(opts: ResponderOptions, handler: FastCgiHandler): net.Server {
   const server = net.createServer((socket) => new FastCgiConnection(socket, opts, handler));
-  server.maxConnections = opts.maxConns;
+  server.maxConnections = Math.ceil(opts.maxConns / Math.max(1, opts.processes));
   return server;
 }

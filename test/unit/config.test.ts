@@ -48,8 +48,11 @@ describe("parseServeArgs", () => {
     );
   });
   it("--access-log is resolved from the working folder; --drain-delay is ms", () => {
-    const c = parseServeArgs([dir, "--access-log", "logs/access.log", "--drain-delay", "500"], dir);
-    expect(c.accessLog).toBe(join(dir, "logs/access.log"));
+    const c = parseServeArgs([dir, "--access-log", "access.log", "--drain-delay", "500"], dir);
+    expect(c.accessLog).toBe(join(dir, "access.log"));
+    expect(() => parseServeArgs([dir, "--access-log", "no/such/access.log"], dir)).toThrow(
+      /^--access-log: folder not found: /,
+    );
     expect(c.drainDelayMs).toBe(500);
     expect(parseServeArgs([dir]).accessLog).toBe("-");
   });
