@@ -3,6 +3,7 @@
  * which gathers every worker's; loopback clients only unless --status-allow names the address.
  */
 import type { Config } from "./config.js";
+import { health, HEALTH_PATH } from "./health.js";
 import type { PlainReply } from "./pipeline.js";
 import { aggregateSites, renderStatusHtml, type StatusSnapshot } from "./status.js";
 
@@ -28,6 +29,7 @@ const JSON_HEADERS = [
   "nosniff",
 ];
 const TEXT_HEADERS = ["content-type", "text/plain; charset=utf-8"];
+const HEALTH_HEADERS = ["content-type", "application/json", "cache-control", "no-store"];
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
@@ -47,6 +49,10 @@ export class StatusEndpoint {
    * The pipeline writes it, so it is logged and counted like any other response.
    */
   answer(path: string, clientAddress: string): Promise<PlainReply> | null {
+    if (path === HEALTH_PATH) {
+      const { status, body } = health.answer();
+      return Promise.resolve({ status, headers: HEALTH_HEADERS, body });
+    }
     if (path !== "/.sitebox/status" && path !== "/.sitebox/status.json") return null;
     if (
       !LOOPBACK.test(clientAddress) &&

@@ -16,7 +16,7 @@ let server: RunningServer;
 
 beforeAll(async () => {
   server = await startServer({
-    args: ["--wall-timeout", "5000"],
+    args: ["--wall-timeout", "5000", "--trust-proxy", "127.0.0.1"],
     sites: {
       healthy: { "index.js": "export default () => new Response('healthy');" },
       headers: {
@@ -281,5 +281,16 @@ describe("item 15: absolute-form request targets", () => {
     const bare = await raw("GET HTTP://ABS HTTP/1.1\r\nHost: healthy\r\nConnection: close\r\n\r\n");
     expect(bare).toMatch(/\r\n\r\nhttp:\/\/abs\/ ABS$/);
     await server.waitFor(/"GET http:\/\/abs\/path\?q=1 HTTP\/1\.1" 200 /, "stdout");
+  });
+});
+
+describe("behind a trusted proxy (--trust-proxy)", () => {
+  it("the client and scheme come from its forwarding headers: URL, access log, status page", async () => {
+    const forwarded = { "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https" };
+    const r = await request(server.url, "/?tp=1", { headers: { host: "abs", ...forwarded } });
+    expect(r.text).toBe("https://abs/?tp=1 abs");
+    await server.waitFor(/^203\.0\.113\.9 - - \[.*"GET \/\?tp=1 HTTP\/1\.1" 200 /m, "stdout");
+    const status = await request(server.url, "/.sitebox/status.json", { headers: forwarded });
+    expect(status.status).toBe(403);
   });
 });

@@ -9,6 +9,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Config } from "../config.js";
 import type { Pipeline, PipelineRequest, ResponseWriter } from "../pipeline-types.js";
+import { parseTrustList, resolveClient, type TrustProxy } from "../trust-proxy.js";
 import { pumpFile } from "./file-pump.js";
 
 export interface HttpFrontHooks {
@@ -18,10 +19,12 @@ export interface HttpFrontHooks {
 }
 
 export function createHttpFront(
-  config: Pick<Config, "headersTimeoutMs" | "wallTimeoutMs">,
+  config: Pick<Config, "headersTimeoutMs" | "wallTimeoutMs"> & { trustProxy?: readonly string[] },
   pipeline: Pipeline,
   hooks: HttpFrontHooks = {},
 ): http.Server {
+  // The client and scheme come from forwarding headers only when the peer is a trusted proxy.
+  const trust = config.trustProxy?.length ? parseTrustList(config.trustProxy) : null;
   const server = http.createServer({
     headersTimeout: config.headersTimeoutMs,
     requestTimeout: config.headersTimeoutMs + config.wallTimeoutMs,
@@ -31,7 +34,7 @@ export function createHttpFront(
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     hooks.onRequest?.(req, res);
     const writer = new HttpWriter(res);
-    pipeline.handle(new HttpRequest(req, writer, hooks), writer);
+    pipeline.handle(new HttpRequest(req, writer, hooks, trust), writer);
   });
   return server;
 }
@@ -42,13 +45,18 @@ class HttpRequest implements PipelineRequest {
   readonly host: string | undefined;
   readonly headers: readonly string[];
   readonly clientAddress: string;
-  readonly scheme = "http" as const;
+  readonly scheme: "http" | "https" = "http";
   readonly httpVersion: string;
   readonly #req: IncomingMessage;
   readonly #writer: HttpWriter;
   readonly #hooks: HttpFrontHooks;
 
-  constructor(req: IncomingMessage, writer: HttpWriter, hooks: HttpFrontHooks) {
+  constructor(
+    req: IncomingMessage,
+    writer: HttpWriter,
+    hooks: HttpFrontHooks,
+    trust: TrustProxy | null,
+  ) {
     this.#req = req;
     this.#writer = writer;
     this.#hooks = hooks;
@@ -57,6 +65,11 @@ class HttpRequest implements PipelineRequest {
     this.host = req.headers.host;
     this.headers = req.rawHeaders;
     this.clientAddress = req.socket.remoteAddress ?? "";
+    if (trust !== null) {
+      const client = resolveClient(this.clientAddress, "http", req.rawHeaders, trust);
+      this.clientAddress = client.address;
+      this.scheme = client.scheme;
+    }
     this.httpVersion = req.httpVersion;
   }
 
