@@ -12,6 +12,7 @@ import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
 import { installHost, type HostHooks } from "./host.js";
+import type { HostIO } from "./host/io.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
 import { PendingRequests, type Pending } from "./pending.js";
@@ -77,8 +78,10 @@ export class Sandbox implements HostHooks {
   onDead: (reason: string) => void = () => {};
 
   #files: Readonly<Record<string, string>>;
+  #readFresh: SandboxInit["readFresh"];
   #runtime: QuickJSRuntime;
   #ctx: QuickJSContext;
+  #io: HostIO;
   #entry: {
     take: QuickJSHandle;
     dispatch: QuickJSHandle;
@@ -96,12 +99,15 @@ export class Sandbox implements HostHooks {
   #pending: PendingRequests;
   #timers = new Map<number, NodeJS.Timeout>();
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Modules compiled before QuickJS asked for them: true, or the compile error to throw. */
+  #compiled = new Map<string, true | QuickJSHandle>();
 
   private constructor(init: SandboxInit, instance: QuickJSInstance) {
     this.site = init.site;
     this.generation = init.generation;
     this.settings = init.settings;
     this.#files = init.files;
+    this.#readFresh = init.readFresh;
     this.#log = init.log;
     this.#pending = new PendingRequests(init.settings.limits.wallTimeoutMs, (id, p) =>
       this.#wallTimeout(id, p),
@@ -121,23 +127,26 @@ export class Sandbox implements HostHooks {
     // called, with garbage), so a refusal travels as a name the loader turns into the error.
     runtime.setModuleLoader(
       (name) => {
-        const source = name.startsWith(REFUSED)
-          ? undefined
-          : VERSION_SUFFIX.test(name)
-            ? init.readFresh?.(name.replace(VERSION_SUFFIX, ""))
-            : this.#files[name];
+        const early = this.#compiled.get(name);
+        if (early !== undefined && early !== true) {
+          this.#compiled.delete(name);
+          return { error: early as unknown as Error }; // thrown as it is: QuickJS's own error
+        }
+        const source = this.#source(name);
         if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
         this.loaded.add(name);
         return source;
       },
       (base, requested) => {
         const r = resolveSpecifier(base, requested, this.#files);
-        return r.ok ? r.name : REFUSED + r.message;
+        if (!r.ok) return REFUSED + r.message;
+        this.#compileEarly(r.name);
+        return r.name;
       },
     );
     const ctx = runtime.newContext();
     this.#ctx = ctx;
-    installHost(ctx, this);
+    this.#io = installHost(ctx, this);
     const entry = ctx.unwrapResult(ctx.evalCode(preludeSource(), PRELUDE_NAME));
     ctx.setProp(ctx.global, "__host", ctx.undefined);
     const del = ctx.unwrapResult(ctx.evalCode("delete globalThis.__host", PRELUDE_NAME));
@@ -151,11 +160,37 @@ export class Sandbox implements HostHooks {
       cancel: get("cancel"),
     };
     const init_ = get("init");
-    const env = ctx.newString(JSON.stringify(init.settings.vars));
+    const env = this.#io.string(JSON.stringify(init.settings.vars));
     this.#call(init_, false, env);
     env.dispose();
     init_.dispose();
     entry.dispose();
+  }
+
+  /** A module's source text: from the snapshot, or from disk for a `legacy` re-read. */
+  #source(name: string): string | undefined {
+    if (name.startsWith(REFUSED)) return undefined;
+    return VERSION_SUFFIX.test(name)
+      ? this.#readFresh?.(name.replace(VERSION_SUFFIX, ""))
+      : this.#files[name];
+  }
+
+  /**
+   * The loader hands QuickJS a C string, so a source with a raw NUL (in a string literal, say)
+   * would be cut there. Such a module is compiled here instead, by length, under its own name:
+   * QuickJS finds it among the loaded modules and never calls the loader for it.
+   */
+  #compileEarly(name: string): void {
+    if (this.#compiled.has(name)) return;
+    const source = this.#source(name);
+    if (source === undefined || source.indexOf("\0") === -1) return;
+    const r = this.#ctx.evalCode(source, name, { type: "module", compileOnly: true });
+    if (r.error) this.#compiled.set(name, r.error);
+    else {
+      r.value.dispose();
+      this.#compiled.set(name, true);
+      this.loaded.add(name);
+    }
   }
 
   static async create(init: SandboxInit): Promise<Sandbox> {
@@ -202,7 +237,7 @@ export class Sandbox implements HostHooks {
     const { ctx } = this;
     // One string, fields split at "\n", which neither a URL nor a header can contain after
     // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
-    const meta = ctx.newString(
+    const meta = this.#io.string(
       `${id}\n${req.method}\n${req.url}\n${req.route}` +
         (req.headers.length === 0 ? "" : "\n" + req.headers.join("\n")),
     );
@@ -223,7 +258,7 @@ export class Sandbox implements HostHooks {
     return new Promise((resolve, reject) => {
       const token = this.#nextId++;
       this.#loads.set(token, { resolve, reject });
-      const name = this.#ctx.newString(route);
+      const name = this.#io.string(route);
       const tok = this.#ctx.newNumber(token);
       this.#call(this.#entry.load, false, name, tok);
       name.dispose();
@@ -275,7 +310,7 @@ export class Sandbox implements HostHooks {
       const result = ctx.callFunction(fn, ctx.undefined, ...args);
       if (result.error) this.#internalError(result.error);
       else {
-        if (collect) out = ctx.getString(result.value);
+        if (collect) out = this.#io.read(result.value);
         result.value.dispose();
       }
       // hasPendingJob is one cheap FFI call; a sync handler leaves no jobs to run.
@@ -294,7 +329,7 @@ export class Sandbox implements HostHooks {
         const taken = ctx.callFunction(this.#entry.take, ctx.undefined);
         if (taken.error) this.#internalError(taken.error);
         else {
-          out += ctx.getString(taken.value);
+          out += this.#io.read(taken.value);
           taken.value.dispose();
         }
       }
@@ -328,7 +363,9 @@ export class Sandbox implements HostHooks {
   #internalError(handle: QuickJSHandle): void {
     let text: string;
     try {
-      const e = this.#ctx.dump(handle) as { message?: string; stack?: string } | string;
+      const e = (
+        this.#ctx.typeof(handle) === "string" ? this.#io.read(handle) : this.#ctx.dump(handle)
+      ) as { message?: string; stack?: string } | string;
       text =
         typeof e === "object" && e !== null ? `${e.message ?? ""}\n${e.stack ?? ""}` : String(e);
     } catch {
