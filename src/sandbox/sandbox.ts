@@ -433,6 +433,9 @@ export class Sandbox implements HostHooks {
     if (p === undefined) return;
     if (meta.kind === "stream") p.streaming = true;
     else this.#pending.take(meta.id);
+    // Node writes the head and a string body as one UTF-8 string, so a header byte above 0x7F
+    // would leave as two bytes; with the body as bytes, the head is written as latin1.
+    if (meta.latin1 && typeof body === "string") body = Buffer.from(body);
     p.sink.head(meta.status, meta.headers, meta.kind, body);
   }
 
