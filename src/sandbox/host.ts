@@ -5,18 +5,36 @@
  */
 import type { QuickJSContext } from "quickjs-emscripten";
 import { basicFunctions } from "./host/basics.js";
-import { hostIO, type HostFunctions, type HostIO } from "./host/io.js";
+import { encodingFunctions } from "./host/encoding.js";
+import { hostIO, type HostFunction, type HostFunctions, type HostIO } from "./host/io.js";
+import { HostRefs } from "./host/refs.js";
 import { requestFunctions, type HostHooks } from "./host/requests.js";
 
 export type { HostHooks } from "./host/requests.js";
 
+/** Host objects (keys, decoders) one sandbox may hold alive at once. */
+const MAX_HOST_OBJECTS = 10_000;
+
 /** Installs `globalThis.__host`; the prelude takes it and deletes the global. */
 export function installHost(ctx: QuickJSContext, hooks: HostHooks): HostIO {
   const io = hostIO(ctx);
-  const fns: HostFunctions = { ...requestFunctions(io, hooks), ...basicFunctions(io) };
+  const refs = new HostRefs(ctx, MAX_HOST_OBJECTS);
+  const fns: HostFunctions = {
+    ...requestFunctions(io, hooks),
+    ...basicFunctions(io),
+    ...encodingFunctions(io, refs),
+  };
   const hostObject = ctx.newObject();
   for (const [name, fn] of Object.entries(fns)) {
-    const handle = ctx.newFunction(name, fn);
+    // A Node error thrown by a host function reaches the guest as the guest's own error type.
+    const guarded: HostFunction = (...args) => {
+      try {
+        return fn(...args);
+      } catch (e) {
+        throw e instanceof Error ? io.error(e.name, e.message) : e;
+      }
+    };
+    const handle = ctx.newFunction(name, guarded);
     ctx.setProp(hostObject, name, handle);
     handle.dispose();
   }

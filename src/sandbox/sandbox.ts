@@ -12,6 +12,7 @@ import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
 import { installHost, type HostHooks } from "./host.js";
+import { encodingsReady } from "./host/encoding.js";
 import type { HostIO } from "./host/io.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
@@ -194,7 +195,11 @@ export class Sandbox implements HostHooks {
   }
 
   static async create(init: SandboxInit): Promise<Sandbox> {
-    return new Sandbox(init, await newInstance(init.settings.limits.memoryMb));
+    const [instance] = await Promise.all([
+      newInstance(init.settings.limits.memoryMb),
+      encodingsReady(),
+    ]);
+    return new Sandbox(init, instance);
   }
 
   /** Carries the sandbox into a generation that changed none of the files it loaded. */

@@ -28,7 +28,8 @@ export interface HostIO {
   string(s: string): QuickJSHandle;
   /** A new guest ArrayBuffer holding a copy of `b`. */
   buffer(b: Uint8Array): QuickJSHandle;
-  /** A guest error to throw from a host function: `throw io.error(...)`. */
+  /** A guest error to throw from a host function (a real TypeError, RangeError or SyntaxError
+   * for those names, else an Error with that name): `throw io.error(...)`. */
   error(name: string, message: string): QuickJSHandle;
 }
 
@@ -36,6 +37,18 @@ const encoder = new TextEncoder();
 
 export function hostIO(ctx: QuickJSContext): HostIO {
   const exact = exactStrings(ctx);
+  // Evaluated before any other code: the constructors are the context's own.
+  const makeError = ctx.unwrapResult(
+    ctx.evalCode(
+      `((types) => (name, message) => {
+        const C = types[name];
+        const e = C === undefined ? new Error(message) : new C(message);
+        if (C === undefined) e.name = name;
+        return e;
+      })({ TypeError, RangeError, SyntaxError })`,
+      "<sitebox-errors>",
+    ),
+  );
   const isString = (h: Arg): h is QuickJSHandle => h !== undefined && ctx.typeof(h) === "string";
   const data = (h: Arg): string | Uint8Array | undefined => {
     if (h === undefined) return undefined;
@@ -64,14 +77,12 @@ export function hostIO(ctx: QuickJSContext): HostIO {
     string: (s) => exact.make(s),
     buffer: (b) => ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)),
     error(name, message) {
-      const e = ctx.newError();
       const n = exact.make(name);
       const m = exact.make(message);
-      ctx.setProp(e, "name", n);
-      ctx.setProp(e, "message", m);
+      const r = ctx.callFunction(makeError, ctx.undefined, n, m);
       n.dispose();
       m.dispose();
-      return e;
+      return r.error ?? r.value;
     },
   };
   return io;
