@@ -4,7 +4,9 @@
  * untrusted code: each function checks types and sizes before it touches them (host/io.ts).
  */
 import type { QuickJSContext } from "quickjs-emscripten";
+import { AsyncOps } from "./host/async-ops.js";
 import { basicFunctions } from "./host/basics.js";
+import { cryptoFunctions } from "./host/crypto.js";
 import { encodingFunctions } from "./host/encoding.js";
 import { hostIO, type HostFunction, type HostFunctions, type HostIO } from "./host/io.js";
 import { HostRefs } from "./host/refs.js";
@@ -14,15 +16,23 @@ export type { HostHooks } from "./host/requests.js";
 
 /** Host objects (keys, decoders) one sandbox may hold alive at once. */
 const MAX_HOST_OBJECTS = 10_000;
+/** Host operations (crypto.subtle) one sandbox may have pending at once. */
+const MAX_PENDING_OPS = 1000;
 
 /** Installs `globalThis.__host`; the prelude takes it and deletes the global. */
-export function installHost(ctx: QuickJSContext, hooks: HostHooks): HostIO {
+export function installHost(ctx: QuickJSContext, hooks: HostHooks): { io: HostIO; ops: AsyncOps } {
   const io = hostIO(ctx);
   const refs = new HostRefs(ctx, MAX_HOST_OBJECTS);
+  const ops = new AsyncOps(
+    MAX_PENDING_OPS,
+    (t, outcome) => hooks.settle(t, outcome),
+    (e) => [ctx.newString(e.dom ? "dom" : "error"), io.string(e.name), io.string(e.message)],
+  );
   const fns: HostFunctions = {
     ...requestFunctions(io, hooks),
     ...basicFunctions(io),
     ...encodingFunctions(io, refs),
+    ...cryptoFunctions(io, refs, ops),
   };
   const hostObject = ctx.newObject();
   for (const [name, fn] of Object.entries(fns)) {
@@ -40,5 +50,5 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): HostIO {
   }
   ctx.setProp(ctx.global, "__host", hostObject);
   hostObject.dispose();
-  return io;
+  return { io, ops };
 }

@@ -8,12 +8,15 @@ const DIR = join(dirname(fileURLToPath(import.meta.url)), "../../src/sandbox/pre
 
 const ORDER = [
   "10-base.js",
+  "15-host-async.js",
   "20-encoding.js",
   "30-url.js",
   "40-events.js",
   "50-streams.js",
   "60-body.js",
   "70-fetch.js",
+  "75-intl.js",
+  "78-crypto.js",
   "80-misc.js",
   "90-dispatch.js",
 ];

@@ -13,6 +13,7 @@ import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
 import { installHost, type HostHooks } from "./host.js";
 import { encodingsReady } from "./host/encoding.js";
+import type { AsyncOps, Outcome } from "./host/async-ops.js";
 import type { HostIO } from "./host/io.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
@@ -83,12 +84,14 @@ export class Sandbox implements HostHooks {
   #runtime: QuickJSRuntime;
   #ctx: QuickJSContext;
   #io: HostIO;
+  #ops: AsyncOps;
   #entry: {
     take: QuickJSHandle;
     dispatch: QuickJSHandle;
     fire: QuickJSHandle;
     load: QuickJSHandle;
     cancel: QuickJSHandle;
+    settle: QuickJSHandle;
   };
   #log: Log;
   #worker: number;
@@ -147,7 +150,7 @@ export class Sandbox implements HostHooks {
     );
     const ctx = runtime.newContext();
     this.#ctx = ctx;
-    this.#io = installHost(ctx, this);
+    ({ io: this.#io, ops: this.#ops } = installHost(ctx, this));
     const entry = ctx.unwrapResult(ctx.evalCode(preludeSource(), PRELUDE_NAME));
     ctx.setProp(ctx.global, "__host", ctx.undefined);
     const del = ctx.unwrapResult(ctx.evalCode("delete globalThis.__host", PRELUDE_NAME));
@@ -159,6 +162,7 @@ export class Sandbox implements HostHooks {
       fire: get("fire"),
       load: get("load"),
       cancel: get("cancel"),
+      settle: get("settle"),
     };
     const init_ = get("init");
     const env = this.#io.string(JSON.stringify(init.settings.vars));
@@ -285,6 +289,7 @@ export class Sandbox implements HostHooks {
     if (this.deadReason !== null) return;
     this.deadReason = err.message;
     this.#pending.stop();
+    this.#ops.close();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     for (const [id, p] of [...this.#pending.entries()]) {
@@ -504,6 +509,30 @@ export class Sandbox implements HostHooks {
     if (t === undefined) return;
     clearTimeout(t);
     this.#timers.delete(id);
+  }
+
+  /** A host operation (async-ops.ts) settled: its outcome enters through #call, as a timer's. */
+  settle(ticket: number, outcome: () => Outcome): void {
+    if (this.deadReason !== null) return;
+    let made: Outcome;
+    try {
+      made = outcome();
+    } catch (err) {
+      // Making the guest values failed: the interpreter is out of memory.
+      this.#log.error(this.#tags(), `host operation result lost: ${(err as Error).message}`);
+      this.abandon(new SiteboxError("ERR_MEMORY", "sandbox out of memory"));
+      return;
+    }
+    const t = this.#ctx.newNumber(ticket);
+    this.#call(
+      this.#entry.settle,
+      true,
+      t,
+      made.ok ? this.#ctx.true : this.#ctx.false,
+      ...made.values,
+    );
+    t.dispose();
+    for (const v of made.values) if (v.alive) v.dispose();
   }
 
   loadResult(token: number, error: string, stack: string): void {

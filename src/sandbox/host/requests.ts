@@ -1,4 +1,5 @@
 /** The host functions that concern a sandbox's requests, timers and module loads. */
+import type { Enter } from "./async-ops.js";
 import type { HostFunctions, HostIO } from "./io.js";
 
 /** What a sandbox does with the calls that concern its requests. */
@@ -11,6 +12,8 @@ export interface HostHooks {
   setTimer(id: number, ms: number): void;
   clearTimer(id: number): void;
   loadResult(token: number, error: string, stack: string): void;
+  /** A host operation settled (async-ops.ts): re-enter the sandbox with its outcome. */
+  settle: Enter;
 }
 
 const MAX_LOG = 16 * 1024;

@@ -169,6 +169,10 @@ const entry = {
     runTimer(id);
     return takeOutbox();
   },
+  settle(ticket, ok, a, b, c, d, e) {
+    settleHostOperation(ticket, ok, a, b, c, d, e);
+    return takeOutbox();
+  },
   cancel(id) {
     // The client went away: abort request.signal if the handler is still working on it...
     const request = inflight.get(id);
