@@ -175,6 +175,17 @@ export default {
     t("single-byte fatal", () => { try { new TextDecoder("windows-874", { fatal: true }).decode(u8(0xdb)); return "ok"; } catch (e) { return e.name; } });
     t("iso-2022-jp escapes split across chunks", () => { const d = new TextDecoder("iso-2022-jp");
       return codes([[0x1b], [0x24, 0x42], [0x30], [0x21, 0x1b, 0x28], [0x42, 0x41]].map((c) => d.decode(new Uint8Array(c), { stream: true })).join("") + d.decode()); });
+    t("host decoders are freed when dropped", () => {
+      for (let i = 0; i < 4200; i++) new TextDecoder("shift_jis").decode(u8(0x41), { stream: true });
+      return "ok";
+    });
+    t("host decoders alive at once are bounded", () => {
+      const keep = [];
+      try {
+        for (let i = 0; i < 4097; i++) { const d = new TextDecoder("shift_jis"); d.decode(u8(0x41)); keep.push(d); }
+        return "no bound";
+      } catch (e) { return e.name + " " + keep.length + " " + keep[0].decode(u8(0x42)); }
+    });
     return Response.json({ results, api });
   },
 };
@@ -230,11 +241,11 @@ beforeAll(async () => {
   const site = SITE.replace("__CASES__", JSON.stringify([...bulk, ...spec]));
   server = await startServer({
     workers: 1,
-    args: ["--timeout", "20000"],
+    args: ["--timeout", "20000", "--watchdog", "60000"],
     sites: { default: { "decode.js": site } },
   });
   const r = await request(server.url, "/decode");
-  expect(r.status).toBe(200);
+  expect(r.status, r.text + server.stderr()).toBe(200);
   out = JSON.parse(r.text);
 });
 afterAll(() => server?.close());
@@ -306,6 +317,11 @@ describe("TextDecoder API", () => {
     expect(api("utf-8 maximal subparts")).toBe(
       Array.from({ length: text.length }, (_, i) => text.charCodeAt(i).toString(16)).join(" "),
     );
+  });
+
+  it("host decoders are freed with their TextDecoder, and bounded while alive", () => {
+    expect(api("host decoders are freed when dropped")).toBe("ok");
+    expect(api("host decoders alive at once are bounded")).toBe("RangeError 4096 B");
   });
 
   it("keeps iso-2022-jp state across chunks cut inside an escape", () => {

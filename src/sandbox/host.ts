@@ -15,7 +15,7 @@ import { requestFunctions, type HostHooks } from "./host/requests.js";
 export type { HostHooks } from "./host/requests.js";
 
 /** Host objects (keys, decoders) one sandbox may hold alive at once. */
-const MAX_HOST_OBJECTS = 10_000;
+const MAX_HOST_OBJECTS = 4096;
 /** Host operations (crypto.subtle) one sandbox may have pending at once. */
 const MAX_PENDING_OPS = 1000;
 

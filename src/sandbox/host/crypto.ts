@@ -48,6 +48,13 @@ function describe(key: webcrypto.CryptoKey): string {
   });
 }
 
+/** Node 20 names one error against the standard: exportKey of a non-extractable key. */
+function standardError(e: unknown): never {
+  if (e instanceof DOMException && e.name === "InvalidAccessException")
+    throw new DOMException(e.message, "InvalidAccessError");
+  throw e;
+}
+
 export function cryptoFunctions(io: HostIO, refs: HostRefs, ops: AsyncOps): HostFunctions {
   const { ctx, str, bytes } = io;
   const key = (k: webcrypto.CryptoKey): QuickJSHandle[] => [
@@ -87,7 +94,7 @@ export function cryptoFunctions(io: HostIO, refs: HostRefs, ops: AsyncOps): Host
       };
       const list = revive(JSON.parse(str(args))) as unknown[];
       if (!Array.isArray(list)) throw new TypeError("bad SubtleCrypto arguments");
-      const work = subtle[name]!.apply(webcrypto.subtle, list);
+      const work = subtle[name]!.apply(webcrypto.subtle, list).catch(standardError);
       return ctx.newNumber(ops.start(work, result));
     },
   };
