@@ -8,6 +8,7 @@ import { AsyncOps } from "./host/async-ops.js";
 import { basicFunctions } from "./host/basics.js";
 import { cryptoFunctions } from "./host/crypto.js";
 import { encodingFunctions } from "./host/encoding.js";
+import { intlFunctions } from "./host/intl.js";
 import { hostIO, type HostFunction, type HostFunctions, type HostIO } from "./host/io.js";
 import { HostRefs } from "./host/refs.js";
 import { requestFunctions, type HostHooks } from "./host/requests.js";
@@ -33,6 +34,7 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): { io: HostIO
     ...basicFunctions(io),
     ...encodingFunctions(io, refs),
     ...cryptoFunctions(io, refs, ops),
+    ...intlFunctions(io),
   };
   const hostObject = ctx.newObject();
   for (const [name, fn] of Object.entries(fns)) {
