@@ -161,6 +161,9 @@ export class Sandbox implements HostHooks {
     const entry = ctx.getProp(booted.keeper, "e");
     booted.keeper.dispose();
     const get = (name: string) => ctx.getProp(entry, name);
+    const intrinsics = get("intrinsics");
+    this.#io.bind(intrinsics);
+    intrinsics.dispose();
     this.#entry = {
       take: get("take"),
       dispatch: get("dispatch"),

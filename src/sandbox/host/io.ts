@@ -28,6 +28,8 @@ export interface HostIO {
   string(s: string): QuickJSHandle;
   /** A new guest ArrayBuffer holding a copy of `b`. */
   buffer(b: Uint8Array): QuickJSHandle;
+  /** Takes the prelude's captured intrinsics: [JSON.parse, JSON.stringify, makeError]. */
+  bind(intrinsics: QuickJSHandle): void;
   /** A guest error to throw from a host function (a real TypeError, RangeError or SyntaxError
    * for those names, else an Error with that name): `throw io.error(...)`. */
   error(name: string, message: string): QuickJSHandle;
@@ -37,18 +39,7 @@ const encoder = new TextEncoder();
 
 export function hostIO(ctx: QuickJSContext): HostIO {
   const exact = exactStrings(ctx);
-  // Evaluated before any other code: the constructors are the context's own.
-  const makeError = ctx.unwrapResult(
-    ctx.evalCode(
-      `((types) => (name, message) => {
-        const C = types[name];
-        const e = C === undefined ? new Error(message) : new C(message);
-        if (C === undefined) e.name = name;
-        return e;
-      })({ TypeError, RangeError, SyntaxError })`,
-      "<sitebox-errors>",
-    ),
-  );
+  let makeError: QuickJSHandle | undefined;
   const isString = (h: Arg): h is QuickJSHandle => h !== undefined && ctx.typeof(h) === "string";
   const data = (h: Arg): string | Uint8Array | undefined => {
     if (h === undefined) return undefined;
@@ -79,10 +70,23 @@ export function hostIO(ctx: QuickJSContext): HostIO {
     error(name, message) {
       const n = exact.make(name);
       const m = exact.make(message);
-      const r = ctx.callFunction(makeError, ctx.undefined, n, m);
+      let e: QuickJSHandle;
+      if (makeError === undefined) {
+        e = ctx.newError();
+        ctx.setProp(e, "name", n);
+        ctx.setProp(e, "message", m);
+      } else {
+        const r = ctx.callFunction(makeError, ctx.undefined, n, m);
+        e = r.error ?? r.value;
+      }
       n.dispose();
       m.dispose();
-      return r.error ?? r.value;
+      return e;
+    },
+    bind(intrinsics) {
+      const get = (i: number) => ctx.getProp(intrinsics, i);
+      exact.bind(get(0), get(1));
+      makeError = get(2);
     },
   };
   return io;

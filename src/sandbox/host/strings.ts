@@ -9,7 +9,7 @@
  * wrapper works on objects only) shows a cut, and a U+FFFD in the result shows where a surrogate may have
  * been lost. Only such rare strings take the exact path: JSON text, whose escapes carry every
  * code unit and which is itself a plain C-safe string, made and read by the untampered
- * `JSON.parse`/`JSON.stringify` of the context, captured before any other code runs.
+ * `JSON.parse`/`JSON.stringify` of the context, captured by the prelude before site code runs.
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
 
@@ -36,6 +36,12 @@ export interface ExactStrings {
   read(h: QuickJSHandle): string;
   /** A new guest string handle holding exactly `s` (the caller disposes it). */
   make(s: string): QuickJSHandle;
+  /**
+   * The context's untampered JSON.parse and JSON.stringify, which the prelude captured (so a
+   * template copy has them for free). Until then, which is only while the prelude is evaluated,
+   * a rare string crosses as the C-string path leaves it.
+   */
+  bind(parse: QuickJSHandle, stringify: QuickJSHandle): void;
 }
 
 /** C-safe: crosses quickjs-emscripten's C-string path unchanged. */
@@ -63,15 +69,14 @@ export function exactStrings(ctx: QuickJSContext): ExactStrings {
     ffi.QTS_FreeValuePointer(ctxPtr, v);
     return n;
   };
-  const json = ctx.unwrapResult(ctx.evalCode("[JSON.parse, JSON.stringify]", "<sitebox-strings>"));
-  const parse = ctx.getProp(json, 0);
-  const stringify = ctx.getProp(json, 1);
-  json.dispose();
+  let parse: QuickJSHandle | undefined;
+  let stringify: QuickJSHandle | undefined;
 
   return {
     read(h) {
       const s = ctx.getString(h);
       if (s.length === guestLength(h) && s.indexOf("\uFFFD") === -1) return s;
+      if (stringify === undefined) return s;
       const text = ctx.callFunction(stringify, ctx.undefined, h);
       if (text.error) {
         text.error.dispose();
@@ -82,7 +87,7 @@ export function exactStrings(ctx: QuickJSContext): ExactStrings {
       return typeof out === "string" ? out : s;
     },
     make(s) {
-      if (cSafe(s)) return ctx.newString(s);
+      if (cSafe(s) || parse === undefined) return ctx.newString(s);
       const text = ctx.newString(JSON.stringify(s));
       const r = ctx.callFunction(parse, ctx.undefined, text);
       text.dispose();
@@ -91,6 +96,10 @@ export function exactStrings(ctx: QuickJSContext): ExactStrings {
         return ctx.newString(s.toWellFormed());
       }
       return r.value;
+    },
+    bind(p, j) {
+      parse = p;
+      stringify = j;
     },
   };
 }

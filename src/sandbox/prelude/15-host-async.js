@@ -1,3 +1,21 @@
+// For the host (host/io.ts, host/strings.ts), taken through entry.intrinsics: the untampered JSON
+// functions, for strings that cannot cross as C strings, and errors of the context's own types.
+const hostIntrinsics = [
+  JSONparse,
+  JSONstringify,
+  (name, message) => {
+    const C = name === "TypeError" ? TypeError : name === "RangeError" ? RangeError : null;
+    const e =
+      C !== null
+        ? new C(message)
+        : name === "SyntaxError"
+          ? new SyntaxError(message)
+          : new Error(message);
+    if (C === null && name !== "SyntaxError") e.name = name;
+    return e;
+  },
+];
+
 // Host operations that finish later (host/async-ops.ts): a host function starts one and returns
 // a ticket; when it settles, the host calls entry.settle(ticket, ok, ...values), which lands here.
 const hostOps = new Map(); // ticket -> { resolve, reject, decode }

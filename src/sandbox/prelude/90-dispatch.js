@@ -148,6 +148,7 @@ function run(id, fn, request) {
 }
 
 const entry = {
+  intrinsics: hostIntrinsics,
   init(envJson) {
     initInstance();
     siteEnv = Object.freeze(dispatchParse(envJson));
