@@ -109,6 +109,7 @@ const CASES: Record<string, string[]> = {
     `[...new Intl.Segmenter("ja", { granularity: "word" }).segment("今日は良い天気")].map((s) => s.segment)`,
     `[...new Intl.Segmenter("en", { granularity: "sentence" }).segment("Hi. Mr. Smith is here! OK?")].map((s) => s.segment)`,
     `(() => { const s = new Intl.Segmenter("en", { granularity: "word" }).segment("ab cd"); return [s.containing(0), s.containing(3), s.containing(5), s.containing(-1), s.containing(2)]; })()`,
+    `(() => { const s = new Intl.Segmenter("en", { granularity: "word" }).segment("ab ".repeat(400)); const it = s[Symbol.iterator](); it.next(); return [[...s].length, [...s].at(-1), s.containing(1000), it.next().value.index, Object.prototype.toString.call(it)]; })()`,
     `new Intl.Segmenter().resolvedOptions()`,
     `new Intl.Segmenter("en", { granularity: "line" })`,
     `["de", "en-GB", "zh-Hant", "xx"].map((c) => new Intl.DisplayNames(["en"], { type: "language" }).of(c))`,

@@ -34,7 +34,7 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): { io: HostIO
     ...basicFunctions(io),
     ...encodingFunctions(io, refs),
     ...cryptoFunctions(io, refs, ops),
-    ...intlFunctions(io),
+    ...intlFunctions(io, refs),
   };
   const hostObject = ctx.newObject();
   for (const [name, fn] of Object.entries(fns)) {

@@ -10,8 +10,12 @@
  */
 import type { QuickJSHandle } from "quickjs-emscripten";
 import type { HostFunctions, HostIO } from "./io.js";
+import type { HostRefs } from "./refs.js";
 
 const CACHE_SIZE = 256;
+const SEGMENTS = "segments";
+const SEGMENT_ITERATOR = "segment iterator";
+const SEGMENT_PAGE = 256;
 
 type Ctor = new (locales?: string[], options?: object) => object;
 const TYPES: Record<string, Ctor> = {
@@ -105,9 +109,14 @@ function describeLocale(l: Intl.Locale): string {
   });
 }
 
-export function intlFunctions(io: HostIO): HostFunctions {
+function segmentData(d: Intl.SegmentData): unknown[] {
+  return d.isWordLike === undefined ? [d.segment, d.index] : [d.segment, d.index, d.isWordLike];
+}
+
+export function intlFunctions(io: HostIO, refs: HostRefs): HostFunctions {
   const { ctx, str } = io;
   const cache = new Map<string, object>();
+  const resolved = new WeakMap<object, string>();
   const build = (key: string): { type: string; obj: object } => {
     const nl = key.indexOf("\n");
     const type = key.slice(0, nl);
@@ -138,7 +147,12 @@ export function intlFunctions(io: HostIO): HostFunctions {
     /** key: type "\n" JSON [locales, options]. Returns JSON of resolvedOptions(). */
     intlNew: (key) => {
       const { obj } = lookup(str(key));
-      return io.string(JSON.stringify((obj as { resolvedOptions(): object }).resolvedOptions()));
+      let r = resolved.get(obj);
+      if (r === undefined) {
+        r = JSON.stringify((obj as { resolvedOptions(): object }).resolvedOptions());
+        resolved.set(obj, r);
+      }
+      return io.string(r);
     },
     /** A method of the object for `key`; arguments as JSON (numbers, strings, bigints, lists). */
     intlCall: (key, method, args) => {
@@ -150,17 +164,42 @@ export function intlFunctions(io: HostIO): HostFunctions {
       const fn = (obj as Record<string, (...a: unknown[]) => unknown>)[m]!;
       return result(kind, fn.apply(obj, list));
     },
-    /** Every segment of a string at once: JSON [[segment, index, isWordLike?], ...]. */
-    intlSegment: (key, text) => {
-      const { obj } = lookup(str(key));
-      const out: unknown[] = [];
-      for (const s of (obj as { segment(t: string): Iterable<Record<string, unknown>> }).segment(
-        str(text),
-      ))
-        out.push(
-          s.isWordLike === undefined ? [s.segment, s.index] : [s.segment, s.index, s.isWordLike],
-        );
-      return io.string(JSON.stringify(out));
+    /**
+     * Segmenting: "segments" makes the V8 Segments of a string (a HostRef), "containing" gives
+     * the segment at an index, "iterate" starts an iteration (a HostRef) and "next" gives its
+     * next segments, at most SEGMENT_PAGE at a time: what crosses stays proportional to a page,
+     * never to the whole string. A segment is JSON [segment, index, isWordLike?] ("" for none).
+     */
+    intlSegments: (op, a, b) => {
+      switch (str(op)) {
+        case "segments": {
+          const { type, obj } = lookup(str(a));
+          if (type !== "Segmenter") throw new TypeError("not a Segmenter");
+          return refs.make(SEGMENTS, (obj as Intl.Segmenter).segment(str(b)));
+        }
+        case "containing": {
+          const segs = refs.get<Intl.Segments>(a, SEGMENTS);
+          if (segs === undefined) throw new TypeError("not Segments");
+          const d = segs.containing(io.num(b));
+          return io.string(d === undefined ? "" : JSON.stringify(segmentData(d)));
+        }
+        case "iterate": {
+          const segs = refs.get<Intl.Segments>(a, SEGMENTS);
+          if (segs === undefined) throw new TypeError("not Segments");
+          return refs.make(SEGMENT_ITERATOR, segs[Symbol.iterator]());
+        }
+        case "next": {
+          const it = refs.get<Iterator<Intl.SegmentData>>(a, SEGMENT_ITERATOR);
+          if (it === undefined) throw new TypeError("not a segment iterator");
+          const page: unknown[] = [];
+          for (let r = it.next(); !r.done; r = it.next()) {
+            page.push(segmentData(r.value));
+            if (page.length >= SEGMENT_PAGE) break;
+          }
+          return io.string(JSON.stringify(page));
+        }
+      }
+      throw new TypeError("unknown segmenting operation");
     },
     /** Intl.Locale(tag, options): JSON of its parts; op "maximize" / "minimize" first if given. */
     intlLocale: (tag, options, op) => {

@@ -338,57 +338,49 @@ class DisplayNames {
   }
 }
 
-// The segments of a string: the host segments it whole, once, on first use.
-let segmentList;
+// The segments of a string: V8's, on the host (a HostRef), read a page at a time.
+function segmentObject(r, input) {
+  const d = { segment: r[0], index: r[1], input };
+  if (r.length > 2) d.isWordLike = r[2];
+  return d;
+}
 
 class Segments {
-  #key;
+  #ref;
   #input;
-  #list = null;
   constructor(key, input) {
-    this.#key = key;
+    this.#ref = host.intlSegments("segments", key, input);
     this.#input = input;
   }
-  static {
-    segmentList = (s) => {
-      if (s.#list === null) {
-        const raw = JSONparse(host.intlSegment(s.#key, s.#input));
-        s.#list = raw.map((r) => {
-          const d = { segment: r[0], index: r[1], input: s.#input };
-          if (r.length > 2) d.isWordLike = r[2];
-          return d;
-        });
-      }
-      return s.#list;
-    };
-  }
   containing(index = undefined) {
-    const list = segmentList(this);
     const n = MathTrunc(Number(index)) || 0;
     if (n < 0 || n >= this.#input.length) return undefined;
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (list[mid].index <= n) lo = mid;
-      else hi = mid - 1;
-    }
-    return { ...list[lo] };
+    const r = host.intlSegments("containing", this.#ref, n);
+    return r === "" ? undefined : segmentObject(JSONparse(r), this.#input);
   }
   [SymbolIterator]() {
-    return new SegmentIterator(segmentList(this));
+    return new SegmentIterator(host.intlSegments("iterate", this.#ref), this.#input);
   }
 }
 
 class SegmentIterator {
-  #list;
+  #ref;
+  #input;
+  #page = [];
   #at = 0;
-  constructor(list) {
-    this.#list = list;
+  #done = false;
+  constructor(ref, input) {
+    this.#ref = ref;
+    this.#input = input;
   }
   next() {
-    if (this.#at >= this.#list.length) return { value: undefined, done: true };
-    return { value: { ...this.#list[this.#at++] }, done: false };
+    if (this.#at >= this.#page.length && !this.#done) {
+      this.#page = JSONparse(host.intlSegments("next", this.#ref));
+      this.#at = 0;
+      if (this.#page.length === 0) this.#done = true;
+    }
+    if (this.#at >= this.#page.length) return { value: undefined, done: true };
+    return { value: segmentObject(this.#page[this.#at++], this.#input), done: false };
   }
   [SymbolIterator]() {
     return this;
