@@ -228,6 +228,11 @@ export class Sandbox implements HostHooks {
     return this.#pending.size;
   }
 
+  /** Host operations (crypto.subtle) still to settle: work too, so not idle. */
+  get pendingOperations(): number {
+    return this.#ops.size;
+  }
+
   /**
    * Bytes the interpreter has allocated (QuickJS's own count): what the site's code and state
    * use. The wasm memory itself starts at 16 MiB reserved, mostly never touched, so its size
