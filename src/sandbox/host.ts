@@ -12,6 +12,9 @@ import { intlFunctions } from "./host/intl.js";
 import { hostIO, type HostFunction, type HostFunctions, type HostIO } from "./host/io.js";
 import { HostRefs } from "./host/refs.js";
 import { requestFunctions, type HostHooks } from "./host/requests.js";
+import { clockFunctions } from "./host/clock.js";
+import { urlSetterFunctions } from "./host/url-setters.js";
+import { zlibFunctions } from "./host/zlib.js";
 
 export type { HostHooks } from "./host/requests.js";
 
@@ -35,6 +38,9 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): { io: HostIO
     ...encodingFunctions(io, refs),
     ...cryptoFunctions(io, refs, ops),
     ...intlFunctions(io, refs),
+    ...zlibFunctions(ctx),
+    ...urlSetterFunctions(io),
+    ...clockFunctions(ctx),
   };
   const hostObject = ctx.newObject();
   for (const [name, fn] of Object.entries(fns)) {
