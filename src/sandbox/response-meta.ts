@@ -10,6 +10,8 @@ export interface ResponseMeta {
   status: number;
   headers: string[];
   kind: BodyKind;
+  /** A header value holds a byte above 0x7F (see Sandbox's #answer). */
+  latin1: boolean;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -19,6 +21,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * DEL, a code point above 0xFF) would make writeHead throw, so it must never get that far.
  */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** One test for the common value: tab and visible ASCII only. */
+const SLOW_VALUE = /[^\t\x20-\x7e]/;
 /** Framing is the server's job: a handler cannot set these. */
 const HOP_BY_HOP = new Set([
   "content-length",
@@ -44,7 +48,8 @@ export function checkResponseMeta(text: string): ResponseMeta | string {
   if (!Array.isArray(h) || h.length % 2 !== 0) return "response headers are malformed";
   if (typeof k !== "string" || !KINDS.has(k)) return "response body kind is malformed";
   const headers = checkHeaders(h);
-  return typeof headers === "string" ? headers : { id: i, status: s, headers, kind: k as BodyKind };
+  if (typeof headers === "string") return headers;
+  return { id: i, status: s, headers: headers.list, kind: k as BodyKind, latin1: headers.latin1 };
 }
 
 /**
@@ -81,35 +86,44 @@ export function parseOutboxRecord(
     h.push(f);
   }
   if (at + length > out.length) return "truncated response record";
-  const record = (headers: string[], error: string | null) => ({
-    meta: { id, status, headers, kind: "text" as const },
+  const record = (headers: { list: string[]; latin1: boolean }, error: string | null) => ({
+    meta: { id, status, headers: headers.list, kind: "text" as const, latin1: headers.latin1 },
     bodyStart: at,
     bodyLength: length,
     error,
   });
   if (!Number.isInteger(status) || status < 200 || status > 599)
-    return record([], `response status ${fields[1]} is not an integer from 200 to 599`);
+    return record(
+      { list: [], latin1: false },
+      `response status ${fields[1]} is not an integer from 200 to 599`,
+    );
   const headers = checkHeaders(h);
-  return typeof headers === "string" ? record([], headers) : record(headers, null);
+  return typeof headers === "string"
+    ? record({ list: [], latin1: false }, headers)
+    : record(headers, null);
 }
 
 /** Header list from a handler: tokens for names, field-values Node accepts, framing dropped. */
-function checkHeaders(h: unknown[]): string[] | string {
-  const headers: string[] = [];
+function checkHeaders(h: unknown[]): { list: string[]; latin1: boolean } | string {
+  const list: string[] = [];
+  let latin1 = false;
   for (let n = 0; n < h.length; n += 2) {
     const name = h[n];
     const value = h[n + 1];
     if (typeof name !== "string" || !TOKEN.test(name))
       return `invalid header name ${JSON.stringify(name)}`;
     if (typeof value !== "string") return `invalid value for header ${name}: not a string`;
-    const bad = BAD_VALUE.exec(value);
-    if (bad !== null)
-      return (
-        `invalid value for header ${name}: character U+` +
-        `${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} is not allowed`
-      );
+    if (SLOW_VALUE.test(value)) {
+      const bad = BAD_VALUE.exec(value);
+      if (bad !== null)
+        return (
+          `invalid value for header ${name}: character U+` +
+          `${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} is not allowed`
+        );
+      latin1 = true;
+    }
     if (HOP_BY_HOP.has(name.toLowerCase())) continue;
-    headers.push(name, value);
+    list.push(name, value);
   }
-  return headers;
+  return { list, latin1 };
 }
