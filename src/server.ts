@@ -92,7 +92,8 @@ export function createSiteServer(
       headers["x-sitebox-generation"] = String(x.entry.current.number);
     }
     if (status === 413) headers.connection = "close";
-    if (status === 503) headers["retry-after"] = "1";
+    if (status === 503)
+      headers["retry-after"] = String(err instanceof SiteboxError ? err.retryAfterS : 1);
     x.res.writeHead(status, headers).end(text);
   };
 
@@ -226,7 +227,11 @@ export function createSiteServer(
       return;
     }
     handle(x).catch((err) => {
-      if (!(err instanceof SiteboxError) || err.code === "ERR_CONFIG" || err.status >= 500)
+      const quiet = err instanceof SiteboxError && err.code === "ERR_COOL_DOWN"; // logged once
+      if (
+        !quiet &&
+        (!(err instanceof SiteboxError) || err.code === "ERR_CONFIG" || err.status >= 500)
+      )
         log.error({ site: x.entry?.name, worker }, (err as Error).message);
       x.entry?.noteError((err as Error).message);
       sendError(x, err);

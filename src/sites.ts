@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
+import { Breaker } from "./breaker.js";
 import type { Config } from "./config.js";
 import { SiteboxError } from "./errors.js";
 import type { Log } from "./log.js";
@@ -70,6 +71,8 @@ export class SiteEntry {
   lastErrorAt = 0;
   readonly rebuilds: { at: number; generation: number; reason: string }[] = [];
   readonly latency: RecordableHistogram = createHistogram();
+  /** Refuses the site's requests for a cool-down when they keep hitting limits. */
+  readonly breaker = new Breaker();
   /** `legacy` policy: per route file, its last seen mtime (s), last check and version. */
   readonly legacy = new Map<string, { mtimeSec: number; checkedAt: number; version: number }>();
 
@@ -178,13 +181,25 @@ export class SiteRegistry {
     return new Generation(data, this.config);
   }
 
-  /** The sandbox that answers the site's next request, per the cache policy. */
+  /**
+   * The sandbox that answers the site's next request, per the cache policy; refused (503, with
+   * Retry-After) while the site cools down, checked again after waiting for a build.
+   */
   async sandbox(entry: SiteEntry, gen = entry.current): Promise<Sandbox> {
+    coolDownCheck(entry);
+    const sb = await this.#sandboxFor(entry, gen);
+    coolDownCheck(entry);
+    return sb;
+  }
+
+  async #sandboxFor(entry: SiteEntry, gen: Generation): Promise<Sandbox> {
     if (gen.settings === null) throw gen.settingsError!;
     if (this.config.cache === "none") {
-      // CGI: a fresh interpreter over `gen` (freshGeneration), nothing kept.
+      // CGI: a fresh interpreter over `gen` (freshGeneration), nothing kept once its work is done.
       this.cacheMisses++;
-      return this.#build(entry, gen);
+      const sb = await this.#build(entry, gen);
+      sb.retire();
+      return sb;
     }
     if (this.config.cache === "stat" && entry.sandbox !== null && this.#changedOnDisk(entry)) {
       await this.reportStale(entry.name);
@@ -239,14 +254,21 @@ export class SiteRegistry {
     return sb;
   }
 
-  /** When `sb` is abandoned (a limit hit), it is dropped and counted. */
+  /** When `sb` is abandoned (a limit hit), it is dropped and counted, and may trip the breaker. */
   watchSandbox(entry: SiteEntry, sb: Sandbox): void {
-    sb.onDead = (reason) => {
+    const tags = { site: entry.name, worker: this.#worker };
+    sb.onAnswer = () => entry.breaker.answer();
+    sb.onDead = (reason, costMs) => {
       this.abandoned++;
       entry.limitKills++;
       entry.noteError(reason);
       if (entry.sandbox === sb) entry.sandbox = null;
-      this.#log.error({ site: entry.name, worker: this.#worker }, `sandbox abandoned: ${reason}`);
+      this.#log.error(tags, `sandbox abandoned: ${reason}`);
+      const trip = entry.breaker.kill(costMs, sb.settings.limits.timeoutMs, Date.now());
+      if (trip === null) return;
+      const text = `${trip.reason}: answering 503 for ${trip.coolDownMs / 1000} s (cool-down)`;
+      entry.noteError(text);
+      this.#log.error(tags, text);
     };
   }
 
@@ -340,6 +362,8 @@ export class SiteRegistry {
     for (const e of live) {
       const idle = idleMs > 0 && now - e.lastUsed > idleMs;
       if ((idle || excess > 0) && e.sandbox!.inFlight === 0 && e.active === 0) {
+        // Closed, not just dropped: its timers and work after the response stop now.
+        e.sandbox!.close(new SiteboxError("ERR_UNAVAILABLE", "sandbox evicted"));
         e.sandbox = null;
         e.noteRebuild(idle ? "evicted: idle" : "evicted: over --max-sites");
         excess--;
@@ -356,4 +380,12 @@ export class SiteRegistry {
     for (const e of this.entries.values()) n += e.sandbox?.memoryBytes ?? 0;
     return n;
   }
+}
+
+function coolDownCheck(entry: SiteEntry): void {
+  const ms = entry.breaker.refusing(Date.now());
+  if (ms > 0)
+    throw new SiteboxError("ERR_COOL_DOWN", `${entry.name} is cooling down`, {
+      retryAfterS: Math.ceil(ms / 1000),
+    });
 }

@@ -47,6 +47,7 @@ export class WorkerGenerations {
         } catch (err) {
           // Link errors ("Could not find export") carry no location: name the route at least.
           const text = describeLoadError(err);
+          side.close();
           return reply(/\.m?js:\d/.test(text) ? text : `${route}: ${text}`);
         }
       }
@@ -54,7 +55,11 @@ export class WorkerGenerations {
       return reply(describeLoadError(err));
     }
     const entry = this.#sites.entries.get(site);
-    if (entry !== undefined) entry.prepared = { generation: gen, side };
+    if (entry === undefined) side.close();
+    else {
+      entry.prepared?.side.close();
+      entry.prepared = { generation: gen, side };
+    }
     reply(null);
   }
 
@@ -85,9 +90,13 @@ export class WorkerGenerations {
           entry.sandbox = prepared.side;
           entry.noteRebuild(`changed: ${changed.join(", ")}`);
           this.#sites.watchSandbox(entry, prepared.side);
-        } else running.adopt(generation, prepared.generation.data.snapshot.files);
-      }
-    }
+          running.retire(); // its requests in flight finish on it; then it is closed
+        } else {
+          running.adopt(generation, prepared.generation.data.snapshot.files);
+          prepared.side.close();
+        }
+      } else prepared.side.close();
+    } else prepared?.side.close();
     entry.onIdle = null;
     const open = entry.openGate;
     entry.gate = null;

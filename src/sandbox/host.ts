@@ -13,8 +13,10 @@ export interface HostHooks {
   end(id: number): void;
   fail(id: number, kind: string, message: string, stack: string): void;
   log(level: string, text: string): void;
-  setTimer(id: number, ms: number): void;
+  /** "" when armed, else the reason it was refused. */
+  setTimer(id: number, ms: number, repeat: boolean): string;
   clearTimer(id: number): void;
+  waitUntil(id: number, delta: number): void;
   loadResult(token: number, error: string, stack: string): void;
 }
 
@@ -64,8 +66,12 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): void {
     end: (id) => hooks.end(num(id)),
     fail: (id, kind, message, stack) => hooks.fail(num(id), str(kind), str(message), str(stack)),
     log: (level, text) => hooks.log(str(level), str(text).slice(0, MAX_LOG)),
-    setTimer: (id, ms) => hooks.setTimer(num(id), num(ms)),
+    setTimer: (id, ms, repeat) => {
+      const refused = hooks.setTimer(num(id), num(ms), num(repeat) === 1);
+      return refused === "" ? undefined : ctx.newString(refused);
+    },
     clearTimer: (id) => hooks.clearTimer(num(id)),
+    waitUntil: (id, delta) => hooks.waitUntil(num(id), num(delta)),
     loadResult: (token, error, stack) => hooks.loadResult(num(token), str(error), str(stack)),
     randomBytes: (n) => {
       const size = num(n);

@@ -15,6 +15,14 @@ import { installHost, type HostHooks } from "./host.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
 import { PendingRequests, type Pending } from "./pending.js";
+import {
+  LOG_BYTES_PER_REQUEST,
+  LOG_LINES_PER_REQUEST,
+  Scopes,
+  WAIT_UNTIL_MS,
+  type Scope,
+} from "./scopes.js";
+import { TimerDriver } from "./timer-driver.js";
 import { newInstance, type QuickJSInstance } from "./wasm.js";
 import {
   checkResponseMeta,
@@ -57,7 +65,9 @@ export interface SandboxInit {
   readFresh?: (file: string) => string | undefined;
 }
 
-const MAX_TIMERS = 10_000;
+/** Live timers per request, and per sandbox (each costs a host entry and a closure inside). */
+export const MAX_TIMERS_PER_REQUEST = 1000;
+export const MAX_TIMERS = 10_000;
 /** Prefix of a module name that stands for a refused import; no file name starts with it. */
 const REFUSED = "\u0001refused:";
 const STACK_BYTES = 512 * 1024;
@@ -73,8 +83,10 @@ export class Sandbox implements HostHooks {
   requests = 0;
   /** Set once the sandbox is abandoned; it then answers nothing. */
   deadReason: string | null = null;
-  /** Called once when the sandbox is abandoned, so its owner can drop it. */
-  onDead: (reason: string) => void = () => {};
+  /** Called once when the sandbox is abandoned at a limit, with the CPU ms of the last run. */
+  onDead: (reason: string, costMs: number) => void = () => {};
+  /** Called on each response a handler produced (the site's code ran to an answer). */
+  onAnswer: () => void = () => {};
 
   #files: Readonly<Record<string, string>>;
   #runtime: QuickJSRuntime;
@@ -88,13 +100,20 @@ export class Sandbox implements HostHooks {
   };
   #log: Log;
   #worker: number;
+  #memory: WebAssembly.Memory;
+  #limitBytes: number;
   #deadline = Infinity;
+  #runStart = 0;
   #dispatching: string | undefined;
   #interrupted = false;
-  #outOfMemory = false;
+  #overMemory = false;
   #nextId = 1;
+  /** The scope whose work runs now: every timer set and line logged is charged to it. */
+  #owner = 0;
   #pending: PendingRequests;
-  #timers = new Map<number, NodeJS.Timeout>();
+  #scopes = new Scopes();
+  #timers: TimerDriver;
+  #retiring = false;
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
   private constructor(init: SandboxInit, instance: QuickJSInstance) {
@@ -107,12 +126,26 @@ export class Sandbox implements HostHooks {
       this.#wallTimeout(id, p),
     );
     this.#worker = init.worker;
+    this.#memory = instance.memory;
+    this.#limitBytes = instance.limitBytes;
+    this.#timers = new TimerDriver({
+      fire: (owner, due, forget) => this.#fire(owner, due, forget),
+      nextDeadline: () => this.#scopes.nextDeadline(),
+      deadlines: (now) => {
+        for (const s of this.#scopes.expired(now))
+          this.#endScope(
+            s,
+            `its waitUntil promises were still pending ${WAIT_UNTIL_MS / 1000} s after the response`,
+          );
+      },
+    });
     const runtime = instance.module.newRuntime();
     this.#runtime = runtime;
-    // QuickJS's own count throws a catchable "out of memory" before the hard wasm cap is reached.
-    runtime.setMemoryLimit(Math.max(8 << 20, instance.capBytes - (6 << 20)));
+    // No QuickJS memory limit: site code can make it throw at will, and it undercounts. The
+    // limit is the wasm heap's own size (wasm.ts), checked here at each interrupt poll.
     runtime.setMaxStackSize(STACK_BYTES);
     runtime.setInterruptHandler(() => {
+      if (this.#memoryPassed()) return true;
       if (performance.now() <= this.#deadline) return false;
       this.#interrupted = true;
       return true;
@@ -172,6 +205,11 @@ export class Sandbox implements HostHooks {
     return this.#pending.size;
   }
 
+  /** Requests and loads whose work is not over: unanswered, or answered with waitUntil pending. */
+  get scopes(): number {
+    return this.#scopes.size;
+  }
+
   /**
    * Bytes the interpreter has allocated (QuickJS's own count): what the site's code and state
    * use. The wasm memory itself starts at 16 MiB reserved, mostly never touched, so its size
@@ -199,6 +237,8 @@ export class Sandbox implements HostHooks {
     this.requests++;
     this.lastUsed = Date.now();
     this.#pending.add(id, sink, req.route);
+    this.#scopes.open(id, req.route);
+    this.#owner = id;
     const { ctx } = this;
     // One string, fields split at "\n", which neither a URL nor a header can contain after
     // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
@@ -223,6 +263,8 @@ export class Sandbox implements HostHooks {
     return new Promise((resolve, reject) => {
       const token = this.#nextId++;
       this.#loads.set(token, { resolve, reject });
+      this.#scopes.open(token, route);
+      this.#owner = token;
       const name = this.#ctx.newString(route);
       const tok = this.#ctx.newNumber(token);
       this.#call(this.#entry.load, false, name, tok);
@@ -237,23 +279,44 @@ export class Sandbox implements HostHooks {
       if (p.sink !== sinkOwner) continue;
       this.#pending.take(id);
       this.#cancelInside(id);
+      this.#answered(id);
     }
   }
 
-  /** Drops the sandbox: pending requests fail, timers stop, the instance is left to the GC. */
+  /** Dropped at a limit: like `close`, and the owner is told (it counts limit kills). */
   abandon(err: SiteboxError): void {
+    if (this.deadReason !== null) return;
+    this.close(err);
+    this.onDead(err.message, performance.now() - this.#runStart);
+  }
+
+  /**
+   * Stops everything now: pending requests fail with `err`, timers and work after the response
+   * end, and nothing on the host refers to the sandbox any more, so the GC frees the instance.
+   */
+  close(err = new SiteboxError("ERR_UNAVAILABLE", "sandbox closed")): void {
     if (this.deadReason !== null) return;
     this.deadReason = err.message;
     this.#pending.stop();
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+    this.#timers.stop();
+    this.#scopes.clear();
     for (const [id, p] of [...this.#pending.entries()]) {
       this.#pending.take(id);
       p.sink.fail(err);
     }
     for (const l of this.#loads.values()) l.reject(err);
     this.#loads.clear();
-    this.onDead(err.message);
+  }
+
+  /** No longer current (replaced, or `--cache none`): close once its last scope ends. */
+  retire(): void {
+    this.#retiring = true;
+    // A request about to be dispatched to it (none) opens its scope before this runs.
+    setImmediate(() => this.#closeIfIdle());
+  }
+
+  #closeIfIdle(): void {
+    if (this.#retiring && this.#scopes.size === 0 && this.#pending.size === 0) this.close();
   }
 
   private get ctx(): QuickJSContext {
@@ -269,7 +332,8 @@ export class Sandbox implements HostHooks {
     if (this.deadReason !== null) return;
     const ctx = this.#ctx;
     let out = "";
-    this.#deadline = performance.now() + this.settings.limits.timeoutMs;
+    this.#runStart = performance.now();
+    this.#deadline = this.#runStart + this.settings.limits.timeoutMs;
     enterSiteCode(this.site, this.#activeRoute());
     try {
       const result = ctx.callFunction(fn, ctx.undefined, ...args);
@@ -285,12 +349,12 @@ export class Sandbox implements HostHooks {
         const jobs = this.#runtime.executePendingJobs(-1);
         if (jobs.error) {
           this.#internalError(jobs.error);
-          if (this.#interrupted || this.#outOfMemory) break;
+          if (this.#limitHit()) break;
           continue;
         }
         break;
       }
-      if (ranJobs && !this.#interrupted) {
+      if (ranJobs && !this.#limitHit()) {
         const taken = ctx.callFunction(this.#entry.take, ctx.undefined);
         if (taken.error) this.#internalError(taken.error);
         else {
@@ -308,20 +372,26 @@ export class Sandbox implements HostHooks {
       leaveSiteCode();
     }
     if (out !== "") this.#deliver(out);
-    if (this.#interrupted)
-      this.abandon(
-        new SiteboxError(
-          "ERR_TIMEOUT",
-          `CPU time limit (${this.settings.limits.timeoutMs} ms) passed`,
-        ),
-      );
-    else if (this.#outOfMemory)
-      this.abandon(
-        new SiteboxError(
-          "ERR_MEMORY",
-          `memory limit (${this.settings.limits.memoryMb} MB) reached`,
-        ),
-      );
+    // A native call allocates without polling the interrupt handler: look at the heap once more.
+    if (this.#memoryPassed() || this.#interrupted) this.abandon(this.#limitError());
+  }
+
+  /** Decided from the interpreter's state (its heap, our deadline), never from an error text. */
+  #limitHit(): boolean {
+    return this.#interrupted || this.#memoryPassed();
+  }
+
+  #memoryPassed(): boolean {
+    if (!this.#overMemory && this.#memory.buffer.byteLength > this.#limitBytes)
+      this.#overMemory = true;
+    return this.#overMemory;
+  }
+
+  #limitError(): SiteboxError {
+    const { memoryMb, timeoutMs } = this.settings.limits;
+    return this.#memoryPassed()
+      ? new SiteboxError("ERR_MEMORY", `memory limit (${memoryMb} MB) passed`)
+      : new SiteboxError("ERR_TIMEOUT", `CPU time limit (${timeoutMs} ms) passed`);
   }
 
   /** An error that escaped the prelude's own handling (it catches handler errors itself). */
@@ -335,13 +405,7 @@ export class Sandbox implements HostHooks {
       text = "unprintable error";
     }
     handle.dispose();
-    this.#noteError(text);
-    if (!this.#interrupted && !this.#outOfMemory) this.#log.error(this.#tags(), text.trim());
-  }
-
-  #noteError(text: string): void {
-    if (text.includes("out of memory")) this.#outOfMemory = true;
-    if (text.includes("interrupted")) this.#interrupted ||= performance.now() > this.#deadline;
+    if (!this.#limitHit()) this.#log.error(this.#tags(this.#activeRoute()), text.trim());
   }
 
   #tags(route?: string) {
@@ -356,12 +420,61 @@ export class Sandbox implements HostHooks {
     p.sink.fail(new SiteboxError("ERR_WALL_TIMEOUT", "wall-clock limit passed"));
     // The server gave up: abort request.signal, and let the sandbox forget the request.
     this.#cancelInside(id);
+    this.#answered(id);
   }
 
   #cancelInside(id: number): void {
+    if (this.deadReason !== null) return;
+    this.#owner = id;
     const h = this.#ctx.newNumber(id);
     this.#call(this.#entry.cancel, true, h);
     h.dispose();
+  }
+
+  /** The request's answer is out (or failed, or the client left): its work may end now. */
+  #answered(id: number): void {
+    const s = this.#scopes.get(id);
+    if (s !== undefined && this.#scopes.answer(s, Date.now())) this.#endScope(s);
+    else this.#timers.schedule(); // its waitUntil deadline
+  }
+
+  /** The scope's work is over: its timers end with it, and what it had dropped is said once. */
+  #endScope(s: Scope, why?: string): void {
+    this.#scopes.delete(s);
+    this.#timers.dropOwner(s.id);
+    const tags = this.#tags(s.route);
+    if (why !== undefined) this.#log.error(tags, `background work stopped: ${why}`);
+    if (s.droppedLines > 0)
+      this.#log.error(
+        tags,
+        `console: ${s.droppedLines} more lines (${s.droppedBytes} bytes) from this request ` +
+          `dropped (a request may log ${LOG_LINES_PER_REQUEST} lines or ${LOG_BYTES_PER_REQUEST >> 10} KiB)`,
+      );
+    if (this.#retiring && this.#scopes.size === 0) setImmediate(() => this.#closeIfIdle());
+  }
+
+  /** One wake of the timer driver for `owner`: runs its due timers; false once dead. */
+  #fire(owner: number, due: number[], forget: number[]): boolean {
+    if (this.deadReason !== null) return false;
+    this.#owner = owner;
+    const d = this.#ctx.newString(due.join(","));
+    const f = this.#ctx.newString(forget.join(","));
+    const start = performance.now();
+    this.#call(this.#entry.fire, true, d, f);
+    d.dispose();
+    f.dispose();
+    if (this.deadReason !== null) return false;
+    const s = owner === 0 ? undefined : this.#scopes.get(owner);
+    if (s !== undefined && s.answered) {
+      s.cpuAfterMs += performance.now() - start;
+      const budget = this.settings.limits.timeoutMs;
+      if (s.cpuAfterMs > budget)
+        this.#endScope(
+          s,
+          `it used ${Math.round(s.cpuAfterMs)} ms of CPU after the response (the limit is --timeout, ${budget} ms)`,
+        );
+    }
+    return true;
   }
 
   // ---- HostHooks: called from inside the interpreter ----
@@ -394,9 +507,11 @@ export class Sandbox implements HostHooks {
   #answer(meta: ResponseMeta, body: string | Uint8Array | undefined): void {
     const p = this.#pending.get(meta.id);
     if (p === undefined) return;
+    this.onAnswer();
     if (meta.kind === "stream") p.streaming = true;
     else this.#pending.take(meta.id);
     p.sink.head(meta.status, meta.headers, meta.kind, body);
+    if (meta.kind !== "stream") this.#answered(meta.id);
   }
 
   chunk(id: number, data: string | Uint8Array): void {
@@ -405,17 +520,15 @@ export class Sandbox implements HostHooks {
 
   end(id: number): void {
     this.#pending.take(id)?.sink.end();
+    this.#answered(id);
   }
 
   fail(id: number, kind: string, message: string, stack: string): void {
-    this.#noteError(message);
     const p = this.#pending.take(id);
-    if (this.#interrupted) {
-      p?.sink.fail(new SiteboxError("ERR_TIMEOUT", message));
-      return;
-    }
-    if (this.#outOfMemory) {
-      p?.sink.fail(new SiteboxError("ERR_MEMORY", message));
+    this.#answered(id);
+    if (this.#limitHit()) {
+      // Whatever the text says (often "Uncaught null" when memory ran out): it is the limit.
+      p?.sink.fail(this.#limitError());
       return;
     }
     const route = p?.route;
@@ -429,43 +542,49 @@ export class Sandbox implements HostHooks {
   }
 
   log(level: string, text: string): void {
-    this.#log.console(this.#tags(this.#activeRoute()), level, text);
+    const s = this.#scopes.get(this.#owner);
+    if (s !== undefined && !this.#scopes.allowLog(s, text.length)) return;
+    this.#log.console(this.#tags(s?.route ?? this.#activeRoute()), level, text);
   }
 
-  /** The route running now: the one being dispatched, or the only one in flight. */
+  /** The route running now: the owner's, the one being dispatched, or the only one in flight. */
   #activeRoute(): string | undefined {
+    const owned = this.#scopes.get(this.#owner)?.route;
+    if (owned !== undefined) return owned;
     if (this.#dispatching !== undefined) return this.#dispatching;
     return this.#pending.only()?.route;
   }
 
-  setTimer(id: number, ms: number): void {
-    if (this.#timers.size >= MAX_TIMERS || !(id > 0)) {
-      this.#log.error(this.#tags(), `timer refused: more than ${MAX_TIMERS} pending`);
-      return;
-    }
+  /** "" when armed, else why not (the prelude throws it as a RangeError). */
+  setTimer(id: number, ms: number, repeat: boolean): string {
+    const kind = repeat ? "setInterval" : "setTimeout";
+    const owner = this.#owner;
+    if (this.#scopes.get(owner) === undefined || !(id > 0))
+      return `${kind}: timers can only be set while a request is handled`;
+    if (this.#timers.queue.countOf(owner) >= MAX_TIMERS_PER_REQUEST)
+      return `${kind}: more than ${MAX_TIMERS_PER_REQUEST} timers pending for this request`;
+    if (this.#timers.queue.size >= MAX_TIMERS)
+      return `${kind}: more than ${MAX_TIMERS} timers pending in this site's sandbox`;
     const delay = Number.isFinite(ms) && ms > 0 ? Math.min(ms, 2 ** 31 - 1) : 0;
-    const t = setTimeout(() => {
-      this.#timers.delete(id);
-      const h = this.#ctx.newNumber(id);
-      this.#call(this.#entry.fire, true, h);
-      h.dispose();
-    }, delay);
-    t.unref();
-    this.#timers.set(id, t);
+    this.#timers.set(id, owner, repeat ? Math.max(1, delay) : delay, repeat);
+    return "";
   }
 
   clearTimer(id: number): void {
-    const t = this.#timers.get(id);
-    if (t === undefined) return;
-    clearTimeout(t);
-    this.#timers.delete(id);
+    this.#timers.clear(id);
+  }
+
+  /** A waitUntil promise of request `id` was added (+1) or settled (-1). */
+  waitUntil(id: number, delta: number): void {
+    const s = this.#scopes.get(id);
+    if (s !== undefined && this.#scopes.wait(s, delta)) this.#endScope(s);
   }
 
   loadResult(token: number, error: string, stack: string): void {
     const l = this.#loads.get(token);
     if (l === undefined) return;
     this.#loads.delete(token);
-    this.#noteError(error);
+    this.#answered(token);
     if (error === "") l.resolve();
     else l.reject(new SiteboxError("ERR_MODULE_LOAD", error, { stack: stack || error }));
   }

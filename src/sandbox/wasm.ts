@@ -16,6 +16,7 @@ import {
 const PAGE = 64 * 1024;
 /** Emscripten's build starts with 16 MiB; a smaller initial memory fails to instantiate. */
 const MIN_PAGES = 256;
+const RESERVE_PAGES = 128;
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
@@ -31,15 +32,27 @@ function wasmModule(): Promise<WebAssembly.Module> {
 export interface QuickJSInstance {
   readonly module: QuickJSWASMModule;
   readonly memory: WebAssembly.Memory;
+  /** `--memory`: a heap grown past this has hit the limit (see Sandbox's interrupt handler). */
+  readonly limitBytes: number;
+  /** The hard cap: the limit plus a reserve for the interpreter to unwind in. */
   readonly capBytes: number;
 }
 
-/** A fresh QuickJS instance whose linear memory can never grow past `memoryMb`. */
+/**
+ * A fresh QuickJS instance whose linear memory is limited to `memoryMb`, and capped a reserve
+ * above that. The limit is judged from the memory itself (dlmalloc only grows it, and only when
+ * it has no room left), never from QuickJS's own count, which site code can make throw "out of
+ * memory" at will and which undercounts some allocations (QUICKJS-FACTS.md). The reserve
+ * (8 MiB, or 1/16 of the limit: emscripten asks for 5-20% more than it needs when it grows)
+ * lets the interpreter unwind once the limit is passed, instead of failing every allocation.
+ */
 export async function newInstance(memoryMb: number): Promise<QuickJSInstance> {
-  const maxPages = Math.max(MIN_PAGES, Math.floor((memoryMb * 1024 * 1024) / PAGE));
+  const limitPages = Math.max(MIN_PAGES, Math.floor((memoryMb * 1024 * 1024) / PAGE));
+  const reservePages = Math.max(RESERVE_PAGES, Math.ceil(limitPages / 16));
+  const maxPages = limitPages + reservePages;
   const memory = new WebAssembly.Memory({ initial: MIN_PAGES, maximum: maxPages });
   const module = await newQuickJSWASMModuleFromVariant(
     newVariant(RELEASE_SYNC, { wasmModule: await wasmModule(), wasmMemory: memory }),
   );
-  return { module, memory, capBytes: maxPages * PAGE };
+  return { module, memory, limitBytes: limitPages * PAGE, capBytes: maxPages * PAGE };
 }

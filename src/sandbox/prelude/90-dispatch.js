@@ -121,20 +121,34 @@ function finish(id, response) {
   if (streamCancels.has(id)) streamCancels.set(id, () => cancel("client went away"));
 }
 
-/** The handler's `ctx`: it holds no per-request state, so one frozen object serves all. */
-const handlerCtx = Object.freeze({
+/**
+ * The handler's `ctx`, one per request: waitUntil tells the host to keep the request's work
+ * (its timers) alive until the promise settles, within the host's bounds (30 s, one --timeout of
+ * CPU after the response).
+ */
+class ExecutionContext {
+  #id;
+  constructor(id) {
+    this.#id = id;
+  }
   waitUntil(promise) {
-    Promise.resolve(promise).catch((e) =>
-      host.log("error", "waitUntil: " + errorText(e).join("\n")),
+    const id = this.#id;
+    host.waitUntil(id, 1);
+    Promise.resolve(promise).then(
+      () => host.waitUntil(id, -1),
+      (e) => {
+        host.log("error", "waitUntil: " + errorText(e).join("\n"));
+        host.waitUntil(id, -1);
+      },
     );
-  },
-  passThroughOnException() {},
-});
+  }
+  passThroughOnException() {}
+}
 
 function run(id, fn, request) {
   let result;
   try {
-    result = fn(request, siteEnv, handlerCtx);
+    result = fn(request, siteEnv, new ExecutionContext(id));
   } catch (e) {
     failRequest(id, "throw", e);
     return;
@@ -165,8 +179,8 @@ const entry = {
       },
     );
   },
-  fire(id) {
-    runTimer(id);
+  fire(due, forget) {
+    runTimers(due, forget);
     return takeOutbox();
   },
   cancel(id) {
