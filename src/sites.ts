@@ -356,11 +356,12 @@ export class SiteRegistry {
   evictIdle(now = Date.now()): void {
     const idleMs = this.config.siteIdleSeconds * 1000;
     const live = [...this.entries.values()].filter((e) => e.sandbox !== null);
-    live.sort((a, b) => a.lastUsed - b.lastUsed);
+    const lastUsed = (e: SiteEntry) => Math.max(e.lastUsed, e.sandbox!.lastUsed);
+    live.sort((a, b) => lastUsed(a) - lastUsed(b));
     let excess = live.length - this.config.maxSites;
     let dropped = 0;
     for (const e of live) {
-      const idle = idleMs > 0 && now - e.lastUsed > idleMs;
+      const idle = idleMs > 0 && now - lastUsed(e) > idleMs;
       if ((idle || excess > 0) && e.sandbox!.inFlight === 0 && e.active === 0) {
         // Closed, not just dropped: its timers and work after the response stop now.
         e.sandbox!.close(new SiteboxError("ERR_UNAVAILABLE", "sandbox evicted"));

@@ -299,6 +299,12 @@ export class Sandbox implements HostHooks {
     this.deadReason = err.message;
     this.#pending.stop();
     this.#timers.stop();
+    const background = this.#scopes.size - this.#pending.size - this.#loads.size;
+    if (background > 0 && err.code === "ERR_UNAVAILABLE")
+      this.#log.error(
+        this.#tags(),
+        `background work of ${background} requests stopped: ${err.message}`,
+      );
     this.#scopes.clear();
     for (const [id, p] of [...this.#pending.entries()]) {
       this.#pending.take(id);
@@ -433,6 +439,7 @@ export class Sandbox implements HostHooks {
 
   /** The request's answer is out (or failed, or the client left): its work may end now. */
   #answered(id: number): void {
+    this.lastUsed = Date.now(); // idle (for --site-idle) from the last answer, not the request
     const s = this.#scopes.get(id);
     if (s !== undefined && this.#scopes.answer(s, Date.now())) this.#endScope(s);
     else this.#timers.schedule(); // its waitUntil deadline

@@ -9,9 +9,10 @@ import { TimerQueue } from "./timers.js";
 /** Timer callbacks may use this fraction of a worker's time per sandbox, in the long run... */
 export const TIMER_SHARE = 0.25;
 /** ...with bursts up to this many ms, so a quiet site's timers fire on time. */
-const BURST_MS = 20;
-/** Timers run per wake, at most (the rest are due at once, on the next wake). */
-const BATCH = 1000;
+const BURST_MS = 50;
+/** Timers run per wake, at most (the rest are due at once, on the next wake): other sites'
+ * requests wait for one batch at most. */
+const BATCH = 100;
 
 export interface TimerHost {
   /** Runs `due` (ids, in order) for `owner` and forgets `forget`; false once the sandbox died. */
