@@ -54,7 +54,9 @@ let warm: NodeJS.Timeout;
 
 beforeAll(async () => {
   server = await startServer({
-    args: ["--timeout", "1000", "--memory", "32", "--site-idle", "1", "--wall-timeout", "5000"],
+    // A generous --timeout, so the bombs hit --memory first even on a loaded machine; the sites
+    // that test CPU bounds lower their own in site.json.
+    args: ["--timeout", "3000", "--memory", "32", "--site-idle", "1", "--wall-timeout", "5000"],
     sites: {
       healthy: { "index.js": "export default () => new Response('ok');" },
       timers: {
@@ -93,6 +95,7 @@ beforeAll(async () => {
       },
       ...bombSites,
       chatty: {
+        "site.json": JSON.stringify({ limits: { timeout: 1000 } }),
         "flood.js": h(
           "for (let i = 0; i < 20000; i++) console.log('x'.repeat(1000)); return new Response('flooded');",
         ),

@@ -12,47 +12,16 @@ import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
 import { installHost, type HostHooks } from "./host.js";
+import { RunLimits } from "./limits.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
 import { PendingRequests, type Pending } from "./pending.js";
-import {
-  LOG_BYTES_PER_REQUEST,
-  LOG_LINES_PER_REQUEST,
-  Scopes,
-  WAIT_UNTIL_MS,
-  type Scope,
-} from "./scopes.js";
-import { TimerDriver } from "./timer-driver.js";
+import type { IncomingRecord, ResponseSink } from "./records.js";
+import { RequestWork } from "./request-work.js";
 import { newInstance, type QuickJSInstance } from "./wasm.js";
-import {
-  checkResponseMeta,
-  parseOutboxRecord,
-  type BodyKind,
-  type ResponseMeta,
-} from "./response-meta.js";
+import { checkResponseMeta, parseOutboxRecord, type ResponseMeta } from "./response-meta.js";
 
-/** A request as the sandbox sees it. `headers` is Node's rawHeaders list. */
-export interface IncomingRecord {
-  method: string;
-  url: string;
-  headers: string[];
-  body: Uint8Array | null;
-  route: string;
-}
-
-/** Where a response goes; implemented by the HTTP front. */
-export interface ResponseSink {
-  head(
-    status: number,
-    headers: string[],
-    kind: BodyKind,
-    body: string | Uint8Array | undefined,
-  ): void;
-  chunk(data: string | Uint8Array): void;
-  end(): void;
-  /** Before the head: answer with the error's status. After it: cut the response. */
-  fail(err: SiteboxError): void;
-}
+export type { IncomingRecord, ResponseSink } from "./records.js";
 
 export interface SandboxInit {
   site: string;
@@ -65,9 +34,6 @@ export interface SandboxInit {
   readFresh?: (file: string) => string | undefined;
 }
 
-/** Live timers per request, and per sandbox (each costs a host entry and a closure inside). */
-export const MAX_TIMERS_PER_REQUEST = 1000;
-export const MAX_TIMERS = 10_000;
 /** Prefix of a module name that stands for a refused import; no file name starts with it. */
 const REFUSED = "\u0001refused:";
 const STACK_BYTES = 512 * 1024;
@@ -100,19 +66,12 @@ export class Sandbox implements HostHooks {
   };
   #log: Log;
   #worker: number;
-  #memory: WebAssembly.Memory;
-  #limitBytes: number;
-  #deadline = Infinity;
-  #runStart = 0;
+  #limits: RunLimits;
   #dispatching: string | undefined;
-  #interrupted = false;
-  #overMemory = false;
   #nextId = 1;
-  /** The scope whose work runs now: every timer set and line logged is charged to it. */
-  #owner = 0;
   #pending: PendingRequests;
-  #scopes = new Scopes();
-  #timers: TimerDriver;
+  /** What each request owns after its dispatch: timers, waitUntil, its share of the log. */
+  #work: RequestWork;
   #retiring = false;
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
@@ -126,17 +85,13 @@ export class Sandbox implements HostHooks {
       this.#wallTimeout(id, p),
     );
     this.#worker = init.worker;
-    this.#memory = instance.memory;
-    this.#limitBytes = instance.limitBytes;
-    this.#timers = new TimerDriver({
-      fire: (owner, due, forget) => this.#fire(owner, due, forget),
-      nextDeadline: () => this.#scopes.nextDeadline(),
-      deadlines: (now) => {
-        for (const s of this.#scopes.expired(now))
-          this.#endScope(
-            s,
-            `its waitUntil promises were still pending ${WAIT_UNTIL_MS / 1000} s after the response`,
-          );
+    this.#limits = new RunLimits(instance, init.settings.limits);
+    this.#work = new RequestWork({
+      runTimers: (owner, due, forget) => this.#runTimers(owner, due, forget),
+      note: (route, message) => this.#log.error(this.#tags(route), message),
+      budgetMs: init.settings.limits.timeoutMs,
+      idle: () => {
+        if (this.#retiring) setImmediate(() => this.#closeIfIdle());
       },
     });
     const runtime = instance.module.newRuntime();
@@ -144,12 +99,7 @@ export class Sandbox implements HostHooks {
     // No QuickJS memory limit: site code can make it throw at will, and it undercounts. The
     // limit is the wasm heap's own size (wasm.ts), checked here at each interrupt poll.
     runtime.setMaxStackSize(STACK_BYTES);
-    runtime.setInterruptHandler(() => {
-      if (this.#memoryPassed()) return true;
-      if (performance.now() <= this.#deadline) return false;
-      this.#interrupted = true;
-      return true;
-    });
+    runtime.setInterruptHandler(() => this.#limits.interrupt());
     // A failing normalizer loses its message in quickjs-emscripten 0.32 (the loader is still
     // called, with garbage), so a refusal travels as a name the loader turns into the error.
     runtime.setModuleLoader(
@@ -207,7 +157,7 @@ export class Sandbox implements HostHooks {
 
   /** Requests and loads whose work is not over: unanswered, or answered with waitUntil pending. */
   get scopes(): number {
-    return this.#scopes.size;
+    return this.#work.size;
   }
 
   /**
@@ -237,8 +187,7 @@ export class Sandbox implements HostHooks {
     this.requests++;
     this.lastUsed = Date.now();
     this.#pending.add(id, sink, req.route);
-    this.#scopes.open(id, req.route);
-    this.#owner = id;
+    this.#work.open(id, req.route);
     const { ctx } = this;
     // One string, fields split at "\n", which neither a URL nor a header can contain after
     // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
@@ -263,8 +212,7 @@ export class Sandbox implements HostHooks {
     return new Promise((resolve, reject) => {
       const token = this.#nextId++;
       this.#loads.set(token, { resolve, reject });
-      this.#scopes.open(token, route);
-      this.#owner = token;
+      this.#work.open(token, route);
       const name = this.#ctx.newString(route);
       const tok = this.#ctx.newNumber(token);
       this.#call(this.#entry.load, false, name, tok);
@@ -287,7 +235,7 @@ export class Sandbox implements HostHooks {
   abandon(err: SiteboxError): void {
     if (this.deadReason !== null) return;
     this.close(err);
-    this.onDead(err.message, performance.now() - this.#runStart);
+    this.onDead(err.message, this.#limits.sinceStart());
   }
 
   /**
@@ -298,14 +246,12 @@ export class Sandbox implements HostHooks {
     if (this.deadReason !== null) return;
     this.deadReason = err.message;
     this.#pending.stop();
-    this.#timers.stop();
-    const background = this.#scopes.size - this.#pending.size - this.#loads.size;
+    const background = this.#work.stop();
     if (background > 0 && err.code === "ERR_UNAVAILABLE")
       this.#log.error(
         this.#tags(),
         `background work of ${background} requests stopped: ${err.message}`,
       );
-    this.#scopes.clear();
     for (const [id, p] of [...this.#pending.entries()]) {
       this.#pending.take(id);
       p.sink.fail(err);
@@ -322,7 +268,7 @@ export class Sandbox implements HostHooks {
   }
 
   #closeIfIdle(): void {
-    if (this.#retiring && this.#scopes.size === 0 && this.#pending.size === 0) this.close();
+    if (this.#retiring && this.#work.size === 0 && this.#pending.size === 0) this.close();
   }
 
   private get ctx(): QuickJSContext {
@@ -338,8 +284,7 @@ export class Sandbox implements HostHooks {
     if (this.deadReason !== null) return;
     const ctx = this.#ctx;
     let out = "";
-    this.#runStart = performance.now();
-    this.#deadline = this.#runStart + this.settings.limits.timeoutMs;
+    this.#limits.start();
     enterSiteCode(this.site, this.#activeRoute());
     try {
       const result = ctx.callFunction(fn, ctx.undefined, ...args);
@@ -355,12 +300,12 @@ export class Sandbox implements HostHooks {
         const jobs = this.#runtime.executePendingJobs(-1);
         if (jobs.error) {
           this.#internalError(jobs.error);
-          if (this.#limitHit()) break;
+          if (this.#limits.hit()) break;
           continue;
         }
         break;
       }
-      if (ranJobs && !this.#limitHit()) {
+      if (ranJobs && !this.#limits.hit()) {
         const taken = ctx.callFunction(this.#entry.take, ctx.undefined);
         if (taken.error) this.#internalError(taken.error);
         else {
@@ -374,30 +319,12 @@ export class Sandbox implements HostHooks {
       this.abandon(new SiteboxError("ERR_MEMORY", "sandbox interpreter aborted"));
       return;
     } finally {
-      this.#deadline = Infinity;
+      this.#limits.end();
       leaveSiteCode();
     }
     if (out !== "") this.#deliver(out);
     // A native call allocates without polling the interrupt handler: look at the heap once more.
-    if (this.#memoryPassed() || this.#interrupted) this.abandon(this.#limitError());
-  }
-
-  /** Decided from the interpreter's state (its heap, our deadline), never from an error text. */
-  #limitHit(): boolean {
-    return this.#interrupted || this.#memoryPassed();
-  }
-
-  #memoryPassed(): boolean {
-    if (!this.#overMemory && this.#memory.buffer.byteLength > this.#limitBytes)
-      this.#overMemory = true;
-    return this.#overMemory;
-  }
-
-  #limitError(): SiteboxError {
-    const { memoryMb, timeoutMs } = this.settings.limits;
-    return this.#memoryPassed()
-      ? new SiteboxError("ERR_MEMORY", `memory limit (${memoryMb} MB) passed`)
-      : new SiteboxError("ERR_TIMEOUT", `CPU time limit (${timeoutMs} ms) passed`);
+    if (this.#limits.hit()) this.abandon(this.#limits.error());
   }
 
   /** An error that escaped the prelude's own handling (it catches handler errors itself). */
@@ -411,7 +338,7 @@ export class Sandbox implements HostHooks {
       text = "unprintable error";
     }
     handle.dispose();
-    if (!this.#limitHit()) this.#log.error(this.#tags(this.#activeRoute()), text.trim());
+    if (!this.#limits.hit()) this.#log.error(this.#tags(this.#activeRoute()), text.trim());
   }
 
   #tags(route?: string) {
@@ -431,7 +358,7 @@ export class Sandbox implements HostHooks {
 
   #cancelInside(id: number): void {
     if (this.deadReason !== null) return;
-    this.#owner = id;
+    this.#work.owner = id;
     const h = this.#ctx.newNumber(id);
     this.#call(this.#entry.cancel, true, h);
     h.dispose();
@@ -440,48 +367,19 @@ export class Sandbox implements HostHooks {
   /** The request's answer is out (or failed, or the client left): its work may end now. */
   #answered(id: number): void {
     this.lastUsed = Date.now(); // idle (for --site-idle) from the last answer, not the request
-    const s = this.#scopes.get(id);
-    if (s !== undefined && this.#scopes.answer(s, Date.now())) this.#endScope(s);
-    else this.#timers.schedule(); // its waitUntil deadline
-  }
-
-  /** The scope's work is over: its timers end with it, and what it had dropped is said once. */
-  #endScope(s: Scope, why?: string): void {
-    this.#scopes.delete(s);
-    this.#timers.dropOwner(s.id);
-    const tags = this.#tags(s.route);
-    if (why !== undefined) this.#log.error(tags, `background work stopped: ${why}`);
-    if (s.droppedLines > 0)
-      this.#log.error(
-        tags,
-        `console: ${s.droppedLines} more lines (${s.droppedBytes} bytes) from this request ` +
-          `dropped (a request may log ${LOG_LINES_PER_REQUEST} lines or ${LOG_BYTES_PER_REQUEST >> 10} KiB)`,
-      );
-    if (this.#retiring && this.#scopes.size === 0) setImmediate(() => this.#closeIfIdle());
+    this.#work.answered(id);
   }
 
   /** One wake of the timer driver for `owner`: runs its due timers; false once dead. */
-  #fire(owner: number, due: number[], forget: number[]): boolean {
+  #runTimers(owner: number, due: number[], forget: number[]): boolean {
     if (this.deadReason !== null) return false;
-    this.#owner = owner;
+    this.#work.owner = owner;
     const d = this.#ctx.newString(due.join(","));
     const f = this.#ctx.newString(forget.join(","));
-    const start = performance.now();
     this.#call(this.#entry.fire, true, d, f);
     d.dispose();
     f.dispose();
-    if (this.deadReason !== null) return false;
-    const s = owner === 0 ? undefined : this.#scopes.get(owner);
-    if (s !== undefined && s.answered) {
-      s.cpuAfterMs += performance.now() - start;
-      const budget = this.settings.limits.timeoutMs;
-      if (s.cpuAfterMs > budget)
-        this.#endScope(
-          s,
-          `it used ${Math.round(s.cpuAfterMs)} ms of CPU after the response (the limit is --timeout, ${budget} ms)`,
-        );
-    }
-    return true;
+    return this.deadReason === null;
   }
 
   // ---- HostHooks: called from inside the interpreter ----
@@ -533,9 +431,9 @@ export class Sandbox implements HostHooks {
   fail(id: number, kind: string, message: string, stack: string): void {
     const p = this.#pending.take(id);
     this.#answered(id);
-    if (this.#limitHit()) {
+    if (this.#limits.hit()) {
       // Whatever the text says (often "Uncaught null" when memory ran out): it is the limit.
-      p?.sink.fail(this.#limitError());
+      p?.sink.fail(this.#limits.error());
       return;
     }
     const route = p?.route;
@@ -549,42 +447,28 @@ export class Sandbox implements HostHooks {
   }
 
   log(level: string, text: string): void {
-    const s = this.#scopes.get(this.#owner);
-    if (s !== undefined && !this.#scopes.allowLog(s, text.length)) return;
-    this.#log.console(this.#tags(s?.route ?? this.#activeRoute()), level, text);
+    if (this.#work.allowLog(text.length))
+      this.#log.console(this.#tags(this.#activeRoute()), level, text);
   }
 
   /** The route running now: the owner's, the one being dispatched, or the only one in flight. */
   #activeRoute(): string | undefined {
-    const owned = this.#scopes.get(this.#owner)?.route;
+    const owned = this.#work.route();
     if (owned !== undefined) return owned;
     if (this.#dispatching !== undefined) return this.#dispatching;
     return this.#pending.only()?.route;
   }
 
-  /** "" when armed, else why not (the prelude throws it as a RangeError). */
   setTimer(id: number, ms: number, repeat: boolean): string {
-    const kind = repeat ? "setInterval" : "setTimeout";
-    const owner = this.#owner;
-    if (this.#scopes.get(owner) === undefined || !(id > 0))
-      return `${kind}: timers can only be set while a request is handled`;
-    if (this.#timers.queue.countOf(owner) >= MAX_TIMERS_PER_REQUEST)
-      return `${kind}: more than ${MAX_TIMERS_PER_REQUEST} timers pending for this request`;
-    if (this.#timers.queue.size >= MAX_TIMERS)
-      return `${kind}: more than ${MAX_TIMERS} timers pending in this site's sandbox`;
-    const delay = Number.isFinite(ms) && ms > 0 ? Math.min(ms, 2 ** 31 - 1) : 0;
-    this.#timers.set(id, owner, repeat ? Math.max(1, delay) : delay, repeat);
-    return "";
+    return this.#work.setTimer(id, ms, repeat);
   }
 
   clearTimer(id: number): void {
-    this.#timers.clear(id);
+    this.#work.clearTimer(id);
   }
 
-  /** A waitUntil promise of request `id` was added (+1) or settled (-1). */
   waitUntil(id: number, delta: number): void {
-    const s = this.#scopes.get(id);
-    if (s !== undefined && this.#scopes.wait(s, delta)) this.#endScope(s);
+    this.#work.waitUntil(id, delta);
   }
 
   loadResult(token: number, error: string, stack: string): void {

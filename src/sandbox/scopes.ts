@@ -96,6 +96,10 @@ export class Scopes {
     return out;
   }
 
+  all(): IterableIterator<Scope> {
+    return this.#map.values();
+  }
+
   delete(s: Scope): void {
     this.#map.delete(s.id);
   }
