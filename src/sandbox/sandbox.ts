@@ -11,14 +11,14 @@ import { enterSiteCode, leaveSiteCode } from "../busy.js";
 import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
-import { installHost, type HostHooks } from "./host.js";
+import type { HostHooks } from "./host.js";
 import { RunLimits } from "./limits.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
-import { PRELUDE_NAME, preludeSource } from "./prelude.js";
 import { PendingRequests, type Pending } from "./pending.js";
 import type { IncomingRecord, ResponseSink } from "./records.js";
 import { RequestWork } from "./request-work.js";
-import { newInstance, type QuickJSInstance } from "./wasm.js";
+import { boot, STACK_BYTES, template, templateError, type Template } from "./boot.js";
+import { capPages, newInstance, type QuickJSInstance } from "./wasm.js";
 import { checkResponseMeta, parseOutboxRecord, type ResponseMeta } from "./response-meta.js";
 
 export type { IncomingRecord, ResponseSink } from "./records.js";
@@ -36,7 +36,8 @@ export interface SandboxInit {
 
 /** Prefix of a module name that stands for a refused import; no file name starts with it. */
 const REFUSED = "\u0001refused:";
-const STACK_BYTES = 512 * 1024;
+
+let templateWarned = false;
 
 export class Sandbox implements HostHooks {
   readonly site: string;
@@ -47,6 +48,8 @@ export class Sandbox implements HostHooks {
   readonly createdAt = Date.now();
   lastUsed = Date.now();
   requests = 0;
+  /** Booted from a copy of the worker's template (boot.ts), not by evaluating the prelude. */
+  readonly fromTemplate: boolean;
   /** Set once the sandbox is abandoned; it then answers nothing. */
   deadReason: string | null = null;
   /** Called once when the sandbox is abandoned at a limit, with the CPU ms of the last run. */
@@ -75,7 +78,7 @@ export class Sandbox implements HostHooks {
   #retiring = false;
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
-  private constructor(init: SandboxInit, instance: QuickJSInstance) {
+  private constructor(init: SandboxInit, instance: QuickJSInstance, template: Template | null) {
     this.site = init.site;
     this.generation = init.generation;
     this.settings = init.settings;
@@ -94,37 +97,39 @@ export class Sandbox implements HostHooks {
         if (this.#retiring) setImmediate(() => this.#closeIfIdle());
       },
     });
-    const runtime = instance.module.newRuntime();
-    this.#runtime = runtime;
-    // No QuickJS memory limit: site code can make it throw at will, and it undercounts. The
-    // limit is the wasm heap's own size (wasm.ts), checked here at each interrupt poll.
-    runtime.setMaxStackSize(STACK_BYTES);
-    runtime.setInterruptHandler(() => this.#limits.interrupt());
     // A failing normalizer loses its message in quickjs-emscripten 0.32 (the loader is still
     // called, with garbage), so a refusal travels as a name the loader turns into the error.
-    runtime.setModuleLoader(
-      (name) => {
-        const source = name.startsWith(REFUSED)
-          ? undefined
-          : VERSION_SUFFIX.test(name)
-            ? init.readFresh?.(name.replace(VERSION_SUFFIX, ""))
-            : this.#files[name];
-        if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
-        this.loaded.add(name);
-        return source;
+    const booted = boot(
+      instance,
+      {
+        // No QuickJS memory limit: site code can make it throw at will, and it undercounts. The
+        // limit is the wasm heap's own size (wasm.ts), checked at each interrupt poll.
+        memoryLimitBytes: -1,
+        stackBytes: STACK_BYTES,
+        interrupt: () => this.#limits.interrupt(),
+        load: (name) => {
+          const source = name.startsWith(REFUSED)
+            ? undefined
+            : VERSION_SUFFIX.test(name)
+              ? init.readFresh?.(name.replace(VERSION_SUFFIX, ""))
+              : this.#files[name];
+          if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
+          this.loaded.add(name);
+          return source;
+        },
+        normalize: (base, requested) => {
+          const r = resolveSpecifier(base, requested, this.#files);
+          return r.ok ? r.name : REFUSED + r.message;
+        },
+        hooks: this,
       },
-      (base, requested) => {
-        const r = resolveSpecifier(base, requested, this.#files);
-        return r.ok ? r.name : REFUSED + r.message;
-      },
+      template,
     );
-    const ctx = runtime.newContext();
-    this.#ctx = ctx;
-    installHost(ctx, this);
-    const entry = ctx.unwrapResult(ctx.evalCode(preludeSource(), PRELUDE_NAME));
-    ctx.setProp(ctx.global, "__host", ctx.undefined);
-    const del = ctx.unwrapResult(ctx.evalCode("delete globalThis.__host", PRELUDE_NAME));
-    del.dispose();
+    this.fromTemplate = booted.copied;
+    this.#runtime = booted.runtime;
+    const ctx = (this.#ctx = booted.ctx);
+    const entry = ctx.getProp(booted.keeper, "e");
+    booted.keeper.dispose();
     const get = (name: string) => ctx.getProp(entry, name);
     this.#entry = {
       take: get("take"),
@@ -142,7 +147,15 @@ export class Sandbox implements HostHooks {
   }
 
   static async create(init: SandboxInit): Promise<Sandbox> {
-    return new Sandbox(init, await newInstance(init.settings.limits.memoryMb));
+    const { memoryMb } = init.settings.limits;
+    const tpl = await template();
+    if (tpl === null && !templateWarned) {
+      templateWarned = true;
+      init.log.error({ worker: init.worker }, `no sandbox template: ${templateError}`);
+    }
+    const fits = tpl !== null && tpl.pages <= capPages(memoryMb);
+    const instance = await newInstance(memoryMb, fits ? tpl.pages : undefined);
+    return new Sandbox(init, instance, fits ? tpl : null);
   }
 
   /** Carries the sandbox into a generation that changed none of the files it loaded. */

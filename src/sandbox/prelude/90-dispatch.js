@@ -163,6 +163,7 @@ function run(id, fn, request) {
 
 const entry = {
   init(envJson) {
+    initInstance();
     siteEnv = Object.freeze(dispatchParse(envJson));
   },
   dispatch(metaText, body) {
