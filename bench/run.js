@@ -4,6 +4,8 @@
 //   reload      from an atomic save to every worker serving it, watch and stat (reload.js)
 //   rss         memory per worker at rest and after 10 and 50 sites (rss.js)
 //   restart     failed requests during a SIGHUP rolling restart under wrk load (restart.js)
+//   starvation  a healthy site's latency beside 8 clients looping another site to --timeout
+//               (starvation.js)
 //
 //   node bench/run.js [--workers 2] [--duration 10] [--connections 32] [--only cold,reload]
 //                     [--json FILE] [--profile]
@@ -21,6 +23,7 @@ import { printProfile } from "./profile.js";
 import { printReload, runReload } from "./reload.js";
 import { printRestart, runRestart } from "./restart.js";
 import { printRss, runRss } from "./rss.js";
+import { printStarvation, runStarvation } from "./starvation.js";
 import { printThroughput, runThroughput } from "./throughput.js";
 import { ensureWrk, wrkArgs } from "./wrk.js";
 
@@ -34,7 +37,8 @@ const USAGE = `usage: npm run bench -- [flags]
   --warmup S         seconds of the warm-up before the hello runs [2]
   --connections N    wrk connections [32]
   --threads N        wrk threads [1]
-  --only NAME[,NAME] run these sections only: throughput, cold, reload, rss, restart [all]
+  --only NAME[,NAME] run these sections only: throughput, cold, reload, rss, restart,
+                     starvation [all]
   --json FILE        also write the results as JSON
   --profile          run sitebox with --cpu-prof; print the hottest functions of its workers
   --keep             keep the temporary folder (sites, logs, profiles)`;
@@ -97,6 +101,7 @@ const SECTIONS = {
   reload: { run: runReload, print: printReload },
   rss: { run: runRss, print: printRss },
   restart: { run: runRestart, print: printRestart },
+  starvation: { run: runStarvation, print: printStarvation },
 };
 
 async function main(opts) {
@@ -150,6 +155,7 @@ async function main(opts) {
       rss: figures.rss ?? null,
       restart: figures.restart ? { ...figures.restart, raw: undefined } : null,
       restartWrk: figures.restart?.raw ?? null,
+      starvation: figures.starvation ?? null,
       problems,
       serverLogs: ctx.serverLogs,
       serverInfo: ctx.serverInfo,

@@ -3,13 +3,13 @@
  * memory) holds the worker for up to `--timeout` before the sandbox is abandoned, and the other
  * sites' requests wait behind it. A site whose requests keep hitting limits is therefore answered
  * 503 at once, with Retry-After, for a cool-down: when hits in a row (no answer from the site's
- * code in between) have cost 3 x `--timeout`, or hits have taken half of the last 10 s whatever
+ * code in between) have cost 2 x `--timeout`, or hits have taken half of the last 10 s whatever
  * else it answered. After a cool-down, one more hit within 30 s trips it again, for twice as long
  * (up to 5 minutes).
  */
 export const COOL_DOWN_MS = 5000;
 const MAX_COOL_DOWN_MS = 5 * 60_000;
-const STREAK_TIMEOUTS = 3;
+const STREAK_TIMEOUTS = 2;
 const WINDOW_MS = 10_000;
 const WINDOW_SHARE = 0.5;
 const PROBATION_MS = 30_000;

@@ -80,14 +80,14 @@ describe("Scopes", () => {
 });
 
 describe("Breaker", () => {
-  it("trips after hits in a row cost 3 x --timeout; an answer breaks the streak", () => {
+  it("trips after hits in a row cost 2 x --timeout; an answer breaks the streak", () => {
     const b = new Breaker();
     expect(b.kill(300, 300, 0)).toBeNull();
     b.answer();
-    expect(b.kill(300, 300, 10)).toBeNull();
+    expect(b.kill(100, 300, 10)).toBeNull();
     expect(b.kill(300, 300, 20)).toBeNull();
     const trip = b.kill(300, 300, 30);
-    expect(trip?.reason).toMatch(/^3 requests in a row hit a limit/);
+    expect(trip?.reason).toMatch(/^3 requests in a row hit a limit \(700 ms of site code\)/);
     expect(trip?.coolDownMs).toBe(COOL_DOWN_MS);
     expect(b.refusing(31)).toBe(COOL_DOWN_MS - 1);
     expect(b.refusing(30 + COOL_DOWN_MS)).toBe(0);
@@ -95,7 +95,7 @@ describe("Breaker", () => {
 
   it("a hit soon after a cool-down trips it again, for twice as long", () => {
     const b = new Breaker();
-    for (let i = 0; i < 3; i++) b.kill(1000, 1000, 0);
+    for (let i = 0; i < 2; i++) b.kill(1000, 1000, 0);
     const again = b.kill(10, 1000, COOL_DOWN_MS + 1000);
     expect(again?.coolDownMs).toBe(2 * COOL_DOWN_MS);
   });
