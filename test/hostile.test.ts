@@ -16,6 +16,7 @@ beforeAll(async () => {
       // Each limit-hitting handler has a site of its own: a site whose requests keep hitting
       // limits is refused for a cool-down (contain-sandbox.test.ts), which is not tested here.
       ...hog("loop", h("while (true) {}")),
+      ...hog("loop-once", h("while (true) {}")),
       ...hog("async-loop", h("for (;;) { await null; }")),
       ...hog("bomb", h("const a = []; for (;;) a.push(new Array(1000).fill(1));")),
       ...hog(
@@ -163,8 +164,8 @@ describe("hostile handlers get their status; everyone else keeps being served", 
   });
 
   it("a sandbox stopped at a limit is rebuilt for the next request", async () => {
-    expect((await get("/", "loop")).status).toBe(503);
-    expect((await get("/ok", "loop")).status).toBe(200);
+    expect((await get("/", "loop-once")).status).toBe(503);
+    expect((await get("/ok", "loop-once")).status).toBe(200);
   });
 });
 
