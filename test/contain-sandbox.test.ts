@@ -59,16 +59,18 @@ beforeAll(async () => {
     args: ["--timeout", "3000", "--memory", "32", "--site-idle", "1", "--wall-timeout", "5000"],
     sites: {
       healthy: { "index.js": "export default () => new Response('ok');" },
-      timers: {
-        // The CPU its work may use after the response is one --timeout: 500 ms here.
-        "site.json": JSON.stringify({ limits: { timeout: 500 } }),
-        "_state.js": "export const state = { n: 0 };",
+      intervals: {
         "naive.js": h(
           "for (let i = 0; i < 5000; i++) setInterval(() => {}, 1); return new Response('armed');",
         ),
+      },
+      timers: {
+        // The CPU its work may use after the response is one --timeout: 250 ms here.
+        "site.json": JSON.stringify({ limits: { timeout: 250 } }),
+        "_state.js": "export const state = { n: 0 };",
         "bg.js":
           "import { state } from './_state.js';" +
-          h(`for (let i = 0; i < 400; i++) setInterval(() => { state.n++; }, 1);
+          h(`for (let i = 0; i < 200; i++) setInterval(() => { state.n++; }, 1);
              ctx.waitUntil(new Promise(() => {}));
              return new Response("armed");`),
         "count.js":
@@ -156,8 +158,18 @@ async function beside<T>(attack: () => Promise<T>, windowMs = 1000): Promise<T> 
   const run = await load.stop();
   expect(run.failures).toEqual([]);
   expect(run.latencies.length).toBeGreaterThan(10);
-  expect(percentile(run.latencies, 50)).toBeLessThan(p50Bound(base));
+  await p50Within(percentile(run.latencies, 50), base, () => baselineP50(server));
   return result;
+}
+
+/**
+ * The healthy p50 during an attack is within 2x of its baseline: the one before, or, when the
+ * machine itself got slower meanwhile (other processes), the one measured again after.
+ */
+async function p50Within(p50: number, before: number, again: () => Promise<number>) {
+  if (p50 < p50Bound(before)) return;
+  const after = await again();
+  expect(p50).toBeLessThan(p50Bound(Math.max(before, after)));
 }
 
 /** Worker RSS stays under this during every attack here (a worker at rest is ~80-120 MiB). */
@@ -169,10 +181,10 @@ async function rssBounded() {
 describe("7. timers and ctx.waitUntil do not outlive their request", () => {
   it("a request arming 5,000 1 ms intervals is refused past 1,000 timers, and they all stop", async () => {
     const from = server.stderr().length;
-    const r = await beside(() => get("/naive", "timers"), 1500);
+    const r = await beside(() => get("/naive", "intervals"), 1500);
     expect(r.status).toBe(500);
     expect(linesSince(server, from).join("\n")).toMatch(
-      /site=timers route=naive\.js: handler failed: RangeError: setInterval: more than 1000 timers pending for this request/,
+      /site=intervals route=naive\.js: handler failed: RangeError: setInterval: more than 1000 timers pending for this request/,
     );
     expect(await workersCpu(server, 400)).toBeLessThan(0.25);
     await rssBounded();
@@ -190,12 +202,11 @@ describe("7. timers and ctx.waitUntil do not outlive their request", () => {
     const stops = () =>
       linesSince(server, from).filter((l) => /site=timers.*background work/.test(l));
     await until(async () => {
-      await get("/count", "timers", true);
-      await get("/count", "timers", true);
+      for (let i = 0; i < 4; i++) await get("/count", "timers", true);
       return stops().length >= 2;
     }, 20_000);
     expect(stops().join("\n")).toMatch(
-      /site=timers route=bg\.js: background work stopped: it used \d+ ms of CPU after the response \(the limit is --timeout, 500 ms\)/,
+      /site=timers route=bg\.js: background work stopped: it used \d+ ms of CPU after the response \(the limit is --timeout, 250 ms\)/,
     );
     expect(await workersCpu(server, 400)).toBeLessThan(0.25);
     await rssBounded();
@@ -363,7 +374,11 @@ describe("14. a site whose requests keep hitting --timeout is refused for a cool
     const answers = await eightClients("looper", 3000);
     const run = await load.stop();
     expect(run.failures).toEqual([]);
-    expect(percentile(run.latencies, 50)).toBeLessThan(p50Bound(base));
+    await p50Within(percentile(run.latencies, 50), base, async () => {
+      const l = healthyLoad(server);
+      await eightClients("cheap", 2000);
+      return percentile((await l.stop()).latencies, 50);
+    });
     expect(answers.every((a) => a.status === 503)).toBe(true);
     // Each worker runs 2 loops before the breaker opens, and none during the 5 s cool-down.
     const log = linesSince(server, from);

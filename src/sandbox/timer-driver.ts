@@ -12,7 +12,7 @@ export const TIMER_SHARE = 0.25;
 const BURST_MS = 50;
 /** Timers run per wake, at most (the rest are due at once, on the next wake): other sites'
  * requests wait for one batch at most. */
-const BATCH = 100;
+const BATCH = 50;
 
 export interface TimerHost {
   /** Runs `due` (ids, in order) for `owner` and forgets `forget`; false once the sandbox died. */
