@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, request, startServer, tempDir, type RunningServer } from "./helpers.js";
+import { ROOT, request, startServer, tempDir, type RunningServer, BATCH_ARGS } from "./helpers.js";
 
 const HONO = `
 import { Hono } from "hono";
@@ -88,7 +88,11 @@ beforeAll(async () => {
   work = tempDir("sitebox-apps-");
   await bundle(HONO, "hono.test");
   await bundle(REACT, "react.test");
-  server = await startServer({ dir: join(work, "sites"), workers: 1 });
+  server = await startServer({
+    args: BATCH_ARGS,
+    dir: join(work, "sites"),
+    workers: 1,
+  });
 });
 
 afterAll(async () => {

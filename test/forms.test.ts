@@ -4,7 +4,7 @@
  * sandbox serialises is parsed back with Node's parser.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { request, startServer, type RunningServer } from "./helpers.js";
+import { request, startServer, type RunningServer, BATCH_ARGS } from "./helpers.js";
 
 const UPLOAD = `
 export default {
@@ -77,7 +77,7 @@ beforeAll(async () => {
       },
     },
     workers: 1,
-    args: ["--max-body", "65536"],
+    args: [...BATCH_ARGS, "--max-body", "65536"],
   });
 });
 afterAll(() => server?.close());

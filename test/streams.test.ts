@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gzipSync, deflateSync, deflateRawSync } from "node:zlib";
-import { request, startServer, type RunningServer } from "./helpers.js";
+import { request, startServer, type RunningServer, BATCH_ARGS } from "./helpers.js";
 
 const CHECKS = String.raw`
 const checks = [];
@@ -313,6 +313,7 @@ let server: RunningServer;
 
 beforeAll(async () => {
   server = await startServer({
+    args: BATCH_ARGS,
     sites: { default: { "streams.js": CHECKS, "sse.js": SSE, "gzip.js": GZIP } },
     workers: 1,
   });

@@ -6,7 +6,7 @@
  * touches a missing global at load: a message naming the API, in the log and on the status page.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { request, startServer, type RunningServer } from "./helpers.js";
+import { request, startServer, type RunningServer, BATCH_ARGS } from "./helpers.js";
 
 /** [href, setter, value]: the spec's state-override corners. */
 const SETTER_CASES: [string, string, string][] = [
@@ -208,6 +208,7 @@ let server: RunningServer;
 
 beforeAll(async () => {
   server = await startServer({
+    args: BATCH_ARGS,
     sites: {
       default: { "surface.js": CHECKS },
       // A library that reaches for a global at import time: process.env is Node's.
