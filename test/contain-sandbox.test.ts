@@ -218,7 +218,7 @@ describe("7. timers and ctx.waitUntil do not outlive their request", () => {
   it("--site-idle eviction stops a sandbox's timers at once", async () => {
     const from = server.stderr().length;
     expect((await get("/", "ticker")).text).toBe("ticking");
-    await server.waitFor(/console\.log worker=\d+ site=ticker route=index\.js: tick/);
+    await server.waitFor(/console\.log worker=\d+ site=ticker.*: tick$/m);
     await until(async () =>
       (await workers(server)).every((w) => !w.sites.some((s) => s.site === "ticker" && s.loaded)),
     );
