@@ -1,3 +1,5 @@
+import { openAccessLog, type AccessSink } from "./access-log.js";
+
 /**
  * The only place that writes to stdout and stderr. Access lines (Apache combined format) are
  * batched: a write per request is a syscall per request when stdout is a pipe or a file.
@@ -20,6 +22,8 @@ export interface Log {
   console(tags: Tags, level: string, text: string): void;
   info(message: string): void;
   flush(): void;
+  /** Reopens the access log file (SIGUSR1, for logrotate); only a log that writes files has it. */
+  reopen?(): void;
 }
 
 /** A logged text from a site is cut here (console lines are already cut at 16 KiB). */
@@ -63,6 +67,7 @@ function escapeChar(c: string): string {
 }
 
 export class StdLog implements Log {
+  readonly #sink: AccessSink;
   #buffer: string[] = [];
   #bytes = 0;
   #scheduled = false;
@@ -70,6 +75,11 @@ export class StdLog implements Log {
   #summaries: NodeJS.Timeout | undefined;
   /** The tags of each site's last line, for its summary. */
   #lastTags = new Map<string, Tags>();
+
+  /** `accessLog`: a file path, or "-" for stdout; throws if the file cannot be opened. */
+  constructor(accessLog = "-") {
+    this.#sink = openAccessLog(accessLog);
+  }
 
   access(line: string): void {
     this.#buffer.push(line);
@@ -87,7 +97,13 @@ export class StdLog implements Log {
     const text = this.#buffer.join("\n") + "\n";
     this.#buffer = [];
     this.#bytes = 0;
-    process.stdout.write(text);
+    this.#sink.write(text);
+  }
+
+  reopen(): void {
+    this.flush();
+    const problem = this.#sink.reopen();
+    if (problem !== null) this.error({}, problem);
   }
 
   error(tags: Tags, message: string): void {

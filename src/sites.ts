@@ -367,7 +367,8 @@ export class SiteRegistry {
     let dropped = 0;
     for (const e of live) {
       const idle = idleMs > 0 && now - lastUsed(e) > idleMs;
-      if ((idle || excess > 0) && e.sandbox!.inFlight === 0 && e.active === 0) {
+      const busy = e.sandbox!.inFlight > 0 || e.sandbox!.pendingOperations > 0 || e.active > 0;
+      if ((idle || excess > 0) && !busy) {
         // Closed, not just dropped: its timers and work after the response stop now.
         e.sandbox!.close(new SiteboxError("ERR_UNAVAILABLE", "sandbox evicted"));
         e.sandbox = null;

@@ -33,6 +33,8 @@ export class RequestWork {
   owner = 0;
   readonly #scopes = new Scopes();
   readonly #timers: TimerDriver;
+  /** Host operation ticket → the scope that started it: its outcome runs as that scope's code. */
+  readonly #ops = new Map<number, number>();
   readonly #host: WorkHost;
 
   constructor(host: WorkHost) {
@@ -98,6 +100,17 @@ export class RequestWork {
     this.#timers.clear(id);
   }
 
+  /** A host operation started by the code running now. */
+  opStarted(ticket: number): void {
+    this.#ops.set(ticket, this.owner);
+  }
+
+  /** It settled: its outcome is the starting scope's code (if that scope is still on). */
+  opSettled(ticket: number): void {
+    this.owner = this.#ops.get(ticket) ?? 0;
+    this.#ops.delete(ticket);
+  }
+
   /** May the code running now log a line of `bytes`? (Its request's budget.) */
   allowLog(bytes: number): boolean {
     const s = this.#scopes.get(this.owner);
@@ -107,6 +120,7 @@ export class RequestWork {
   /** Ends everything now; returns how many answered requests' background work it stopped. */
   stop(): number {
     this.#timers.stop();
+    this.#ops.clear();
     let background = 0;
     for (const s of this.#scopes.all()) if (s.answered) background++;
     this.#scopes.clear();

@@ -39,6 +39,23 @@ describe("parseServeArgs", () => {
     expect(() => parseServeArgs([dir, "--memory", "8"])).toThrow(/--memory must be .* from 16/);
     expect(() => parseServeArgs([join(dir, "missing")])).toThrow(/sites folder not found/);
   });
+  it("--trust-proxy takes addresses and ranges, and names a bad entry", () => {
+    const c = parseServeArgs([dir, "--trust-proxy", "127.0.0.1, 10.0.0.0/8,::1,fd00::/8"]);
+    expect(c.trustProxy).toEqual(["127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"]);
+    expect(parseServeArgs([dir]).trustProxy).toEqual([]);
+    expect(() => parseServeArgs([dir, "--trust-proxy", "10.0.0.0/40"])).toThrow(
+      /^--trust-proxy: "10.0.0.0\/40" is not an IP address/,
+    );
+  });
+  it("--access-log is resolved from the working folder; --drain-delay is ms", () => {
+    const c = parseServeArgs([dir, "--access-log", "access.log", "--drain-delay", "500"], dir);
+    expect(c.accessLog).toBe(join(dir, "access.log"));
+    expect(() => parseServeArgs([dir, "--access-log", "no/such/access.log"], dir)).toThrow(
+      /^--access-log: folder not found: /,
+    );
+    expect(c.drainDelayMs).toBe(500);
+    expect(parseServeArgs([dir]).accessLog).toBe("-");
+  });
 });
 
 describe("parseSiteJson", () => {
@@ -67,7 +84,9 @@ describe("parseSiteJson", () => {
 describe("checkResponseMeta", () => {
   it("passes a good record and drops framing headers", () => {
     const m = checkResponseMeta('{"i":1,"s":201,"h":["x-a","1","content-length","99"],"k":"text"}');
-    expect(m).toEqual({ id: 1, status: 201, headers: ["x-a", "1"], kind: "text" });
+    expect(m).toEqual({ id: 1, status: 201, headers: ["x-a", "1"], kind: "text", latin1: false });
+    const l = checkResponseMeta('{"i":1,"s":200,"h":["x-a","caf\u00e9"],"k":"text"}');
+    expect(l).toMatchObject({ headers: ["x-a", "caf\u00e9"], latin1: true });
   });
   it("refuses splitting and bad statuses", () => {
     expect(checkResponseMeta('{"i":1,"s":200,"h":["x","a\\r\\nb"],"k":"text"}')).toMatch(

@@ -172,6 +172,7 @@ function run(id, fn, request) {
 }
 
 const entry = {
+  intrinsics: hostIntrinsics,
   init(envJson) {
     initInstance();
     siteEnv = Object.freeze(dispatchParse(envJson));
@@ -192,6 +193,10 @@ const entry = {
   },
   fire(due, forget) {
     runTimers(due, forget);
+    return takeOutbox();
+  },
+  settle(ticket, ok, a, b, c, d, e) {
+    settleHostOperation(ticket, ok, a, b, c, d, e);
     return takeOutbox();
   },
   cancel(id) {
