@@ -177,7 +177,7 @@ const IDLE_HOOKS: HostHooks = {
   chunk() {},
   end() {},
   fail() {},
-  log() {},
+  log: () => false,
   setTimer: () => "the template runs no timers",
   clearTimer() {},
   waitUntil() {},

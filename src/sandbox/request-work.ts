@@ -117,6 +117,14 @@ export class RequestWork {
     return s === undefined || this.#scopes.allowLog(s, bytes);
   }
 
+  /** Lines the prelude dropped without sending them, for the code running now. */
+  dropped(lines: number, bytes: number): void {
+    const s = this.#scopes.get(this.owner);
+    if (s === undefined) return;
+    s.droppedLines += lines;
+    s.droppedBytes += bytes;
+  }
+
   /** Ends everything now; returns how many answered requests' background work it stopped. */
   stop(): number {
     this.#timers.stop();

@@ -73,6 +73,7 @@ export class Sandbox implements HostHooks {
     load: QuickJSHandle;
     cancel: QuickJSHandle;
     settle: QuickJSHandle;
+    muted: QuickJSHandle;
   };
   #log: Log;
   #worker: number;
@@ -83,6 +84,8 @@ export class Sandbox implements HostHooks {
   /** What each request owns after its dispatch: timers, waitUntil, its share of the log. */
   #work: RequestWork;
   #retiring = false;
+  /** The request running now spent its log budget: the prelude stopped sending its lines. */
+  #consoleMuted = false;
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   /** Modules compiled before QuickJS asked for them: true, or the compile error to throw. */
   #compiled = new Map<string, true | QuickJSHandle>();
@@ -156,6 +159,7 @@ export class Sandbox implements HostHooks {
       load: get("load"),
       cancel: get("cancel"),
       settle: get("settle"),
+      muted: get("muted"),
     };
     const init_ = get("init");
     const env = this.#io.string(JSON.stringify(init.settings.vars));
@@ -377,6 +381,7 @@ export class Sandbox implements HostHooks {
           taken.value.dispose();
         }
       }
+      if (this.#consoleMuted && !this.#limits.hit()) this.#countMuted();
     } catch (err) {
       // A wasm trap (abort, unreachable, out-of-bounds) ends this interpreter for good.
       this.#log.error(this.#tags(), `interpreter aborted: ${(err as Error).message}`);
@@ -521,9 +526,24 @@ export class Sandbox implements HostHooks {
     p?.sink.fail(new SiteboxError(code, message));
   }
 
-  log(level: string, text: string): void {
-    if (this.#work.allowLog(text.length))
+  /** True once the request's log budget is spent: the prelude then only counts its lines. */
+  log(level: string, text: string): boolean {
+    if (this.#work.allowLog(text.length)) {
       this.#log.console(this.#tags(this.#activeRoute()), level, text);
+      return false;
+    }
+    this.#consoleMuted = true;
+    return true;
+  }
+
+  /** Lines the prelude counted instead of sending, charged to the request whose call it was. */
+  #countMuted(): void {
+    this.#consoleMuted = false;
+    const r = this.#ctx.callFunction(this.#entry.muted, this.#ctx.undefined);
+    if (r.error) return this.#internalError(r.error);
+    const [lines, bytes] = this.#io.read(r.value).split(",").map(Number);
+    r.value.dispose();
+    this.#work.dropped(lines ?? 0, bytes ?? 0);
   }
 
   /** The route running now: the owner's, the one being dispatched, or the only one in flight. */

@@ -8,7 +8,8 @@ export interface HostHooks {
   chunk(id: number, data: string | Uint8Array): void;
   end(id: number): void;
   fail(id: number, kind: string, message: string, stack: string): void;
-  log(level: string, text: string): void;
+  /** True when the line was refused: the request's log budget is spent (the prelude goes quiet). */
+  log(level: string, text: string): boolean;
   /** "" when armed, else the reason it was refused. */
   setTimer(id: number, ms: number, repeat: boolean): string;
   clearTimer(id: number): void;
@@ -30,7 +31,8 @@ export function requestFunctions(io: HostIO, hooks: HostHooks): HostFunctions {
     },
     end: (id) => hooks.end(num(id)),
     fail: (id, kind, message, stack) => hooks.fail(num(id), str(kind), str(message), str(stack)),
-    log: (level, text) => hooks.log(str(level), str(text).slice(0, MAX_LOG)),
+    log: (level, text) =>
+      hooks.log(str(level), str(text).slice(0, MAX_LOG)) ? io.ctx.true : undefined,
     setTimer: (id, ms, repeat) => {
       const refused = hooks.setTimer(num(id), num(ms), num(repeat) === 1);
       return refused === "" ? undefined : string(refused);

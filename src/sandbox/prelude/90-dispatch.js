@@ -182,6 +182,7 @@ const entry = {
     return takeOutbox();
   },
   take: takeOutbox,
+  muted: takeMutedConsole,
   load(route, token) {
     loadHandler(route).then(
       () => host.loadResult(token, "", ""),
