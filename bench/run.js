@@ -22,6 +22,8 @@ import { printProfile } from "./profile.js";
 import { printReload, runReload } from "./reload.js";
 import { printRestart, runRestart } from "./restart.js";
 import { printRss, runRss } from "./rss.js";
+import { printNodeSteps, runNodeSteps } from "./node-steps.js";
+import { printQuickjsSteps, runQuickjsSteps } from "./quickjs-steps.js";
 import { runThroughput } from "./throughput.js";
 import { printThroughput } from "./throughput-report.js";
 import { TARGETS } from "./targets.js";
@@ -34,13 +36,15 @@ import { ensureWrk, wrkArgs } from "./wrk.js";
 /** The sections, in the order they run; `--only` picks some. */
 const SECTIONS = {
   throughput: { run: runThroughput, print: printThroughput },
+  "quickjs-steps": { run: runQuickjsSteps, print: printQuickjsSteps },
+  "node-steps": { run: runNodeSteps, print: printNodeSteps },
   cold: { run: runCold, print: printCold },
   reload: { run: runReload, print: printReload },
   rss: { run: runRss, print: printRss },
   restart: { run: runRestart, print: printRestart },
 };
 const SECTION_NAMES = Object.keys(SECTIONS).join(", ");
-const DEFAULT_SECTIONS = "throughput, cold, reload, rss, restart";
+const DEFAULT_SECTIONS = "throughput, quickjs-steps, cold, reload, rss, restart";
 const TARGET_NAMES = TARGETS.map((t) => t.name).join(", ");
 const WORKLOAD_NAMES = WORKLOADS.map((w) => w.name).join(", ");
 
@@ -48,6 +52,7 @@ const USAGE = `usage: npm run bench -- [flags]
   --workers N        worker processes of sitebox and node:http, php-fpm children [2]
   --duration S       seconds of each timed wrk run [5]
   --warmup S         seconds of wrk before each timed run [1]
+  --settle S         seconds of load on each server before its first timed run [5]
   --rounds N         repeat every throughput run N times, report the medians [1]
   --connections N    wrk connections [32]
   --threads N        wrk threads [1]
@@ -67,6 +72,7 @@ function parseOptions(argv) {
       workers: { type: "string", default: "2" },
       duration: { type: "string", default: "5" },
       warmup: { type: "string", default: "1" },
+      settle: { type: "string", default: "5" },
       rounds: { type: "string", default: "1" },
       anchors: { type: "boolean", default: false },
       targets: { type: "string" },
@@ -105,6 +111,7 @@ function parseOptions(argv) {
     workers: int("workers", 1, 64),
     duration: int("duration", 1, 3600),
     warmup: int("warmup", 0, 60),
+    settle: int("settle", 0, 600),
     rounds: int("rounds", 1, 20),
     anchors: values.anchors,
     targets: list(

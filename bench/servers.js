@@ -1,7 +1,7 @@
 // The servers under test: the node:http baseline and sitebox, their sites and their memory figures.
 import fs from "node:fs";
 import path from "node:path";
-import { BenchError, ROOT, writeFiles } from "./common.js";
+import { ROOT, writeFiles } from "./common.js";
 import { startServer, stopServer } from "./proc.js";
 import { SITE_DIR } from "./workloads.js";
 
@@ -35,15 +35,17 @@ export default {
  * refuses --cpu-prof in NODE_OPTIONS; as a flag of the primary it reaches the workers too, since
  * cluster.fork() passes on process.execArgv.
  */
-function profileArgs(profile, tmp, name) {
+function profileArgs(profile, tmp, name, intervalUs) {
   if (!profile) return { nodeArgs: [], profileDir: null };
   const profileDir = path.join(tmp, `profile-${name}`);
   fs.mkdirSync(profileDir);
-  return { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`], profileDir };
+  const interval = intervalUs ? [`--cpu-prof-interval=${intervalUs}`] : [];
+  return { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, ...interval], profileDir };
 }
 
 export async function startBaseline(opts, tmp) {
-  const { nodeArgs, profileDir } = profileArgs(opts.profile, tmp, "baseline");
+  const name = opts.profile ? `baseline-${fs.readdirSync(tmp).length}` : "baseline";
+  const { nodeArgs, profileDir } = profileArgs(opts.profile, tmp, name, opts.profileIntervalUs);
   const server = await startServer({
     label: "baseline (node:http)",
     args: [
@@ -67,7 +69,7 @@ export async function startBaseline(opts, tmp) {
  */
 export async function startSitebox(opts, tmp, name, cache, more = {}) {
   const { sitesDir = path.join(tmp, "sites"), flags = [], profile = opts.profile } = more;
-  const { nodeArgs, profileDir } = profileArgs(profile, tmp, name);
+  const { nodeArgs, profileDir } = profileArgs(profile, tmp, name, opts.profileIntervalUs);
   const server = await startServer({
     label: `sitebox (${name})`,
     args: [

@@ -31,6 +31,15 @@ async function check(target, w, expected) {
   }
 }
 
+/** Every workload for `opts.settle` seconds in all, before anything is measured. */
+async function settle(ctx, t, workloads, script) {
+  if (ctx.opts.settle === 0) return;
+  const each = Math.max(1, Math.round(ctx.opts.settle / workloads.length));
+  progress(`${t.label}: settling, ${each} s of each workload ...`);
+  for (const w of workloads)
+    await runWrk(ctx.opts, each, t.running.url + w.path, w.method === "POST" ? script : null);
+}
+
 async function measure(ctx, t, w, script) {
   const { opts, problems } = ctx;
   const url = t.running.url + w.path;

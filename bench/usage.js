@@ -4,6 +4,9 @@
 // not from /proc/PID/stat, whose clock ticks (10 ms) would blur 30 processes by a few percent.
 import fs from "node:fs";
 
+/** The kernel's clock ticks per second in /proc (USER_HZ: 100 on Linux x86 and arm). */
+export const USER_HZ = 100;
+
 /** pid → parent pid of every process now. */
 function parents() {
   const out = new Map();
@@ -84,9 +87,8 @@ export function machineReading() {
   return { busy: total - v[3] - v[4], total }; // idle, iowait
 }
 
-let clockTicks = 100;
-/** Machine CPU seconds busy between two machineReadings (USER_HZ is 100 on Linux x86 and arm). */
-export const machineBusySeconds = (a, b) => (b.busy - a.busy) / clockTicks;
+/** Machine CPU seconds busy between two machineReadings. */
+export const machineBusySeconds = (a, b) => (b.busy - a.busy) / USER_HZ;
 
 /**
  * Memory of the trees under `roots`, summed: RSS (counts pages shared by forked children once per
@@ -116,5 +118,32 @@ export function smapsRollup(pid) {
   }
   const out = {};
   for (const m of text.matchAll(/^(\w+):\s+(\d+) kB$/gm)) out[m[1]] = Number(m[2]) * 1024;
+  return out;
+}
+
+/**
+ * User and system CPU ticks of every thread under `roots`, from /proc/PID/task/TID/stat (USER_HZ
+ * ticks: coarse, but it splits user from kernel time, which schedstat does not).
+ */
+export function threadTicks(roots) {
+  const out = [];
+  for (const pid of processTree(roots)) {
+    let tids = [];
+    try {
+      tids = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        out.push({ pid, tid: Number(tid), comm, utime: Number(f[11]), stime: Number(f[12]) });
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
   return out;
 }
