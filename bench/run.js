@@ -22,7 +22,9 @@ import { printProfile } from "./profile.js";
 import { printReload, runReload } from "./reload.js";
 import { printRestart, runRestart } from "./restart.js";
 import { printRss, runRss } from "./rss.js";
+import { printMemory, runMemory } from "./memory.js";
 import { printNodeSteps, runNodeSteps } from "./node-steps.js";
+import { printVariants, runVariants } from "./variants.js";
 import { printQuickjsSteps, runQuickjsSteps } from "./quickjs-steps.js";
 import { runThroughput } from "./throughput.js";
 import { printThroughput } from "./throughput-report.js";
@@ -38,6 +40,8 @@ const SECTIONS = {
   throughput: { run: runThroughput, print: printThroughput },
   "quickjs-steps": { run: runQuickjsSteps, print: printQuickjsSteps },
   "node-steps": { run: runNodeSteps, print: printNodeSteps },
+  memory: { run: runMemory, print: printMemory },
+  variants: { run: runVariants, print: printVariants },
   cold: { run: runCold, print: printCold },
   reload: { run: runReload, print: printReload },
   rss: { run: runRss, print: printRss },
@@ -174,12 +178,9 @@ async function main(opts) {
       cpus: os.cpus().length,
       options: opts,
       wrk: wrkCmd,
-      throughput: figures.throughput ?? null,
-      cold: figures.cold ?? null,
-      reload: figures.reload ?? null,
-      rss: figures.rss ?? null,
-      restart: figures.restart ? { ...figures.restart, raw: undefined } : null,
-      restartWrk: figures.restart?.raw ?? null,
+      ...figures,
+      restart: figures.restart ? { ...figures.restart, raw: undefined } : undefined,
+      restartWrk: figures.restart?.raw,
       problems,
       serverLogs: ctx.serverLogs,
       serverInfo: ctx.serverInfo,
