@@ -1,9 +1,10 @@
-// Where a hello request's time goes on the Node side of a worker: sitebox against node:http,
-// each under the same wrk load, measured three ways:
+// Where a request's time goes on the Node side of a worker, for hello (a script) and the static
+// file (no site code): sitebox against node:http under the same wrk load, measured three ways:
 //   1. CPU per request by thread from /proc (worker main threads user and kernel, the workers'
 //      other threads, the primary): nothing added to the servers;
 //   2. a V8 CPU profile of the workers (--cpu-prof, 200 µs interval), only the samples taken
-//      during the timed run, summed by step (PROFILE_STEPS) and divided by the requests;
+//      during the timed run, summed by step (PROFILE_STEPS) and divided by the requests
+//      (the profiler's own cost included: compare the total with 1.);
 //   3. system calls per request, counted by strace attached to the workers.
 import fs from "node:fs";
 import path from "node:path";
@@ -28,11 +29,12 @@ const PROFILE_STEPS = [
   ],
   ["access log", (f) => f.url.endsWith("/dist/log.js")],
   ["latency histogram", (f) => f.url === "node:internal/histogram"],
-  ["request handling (server.js)", (f) => f.url.endsWith("/dist/server.js")],
   [
     "accounting, drain, site lookup",
     (f) => /\/dist\/(worker|drain|sites|lifecycle)\.js$/.test(f.url),
   ],
+  // server.js today; whatever file the request path moves to tomorrow.
+  ["request handling (server.js, rest of dist/)", (f) => f.url.includes("/dist/")],
   ["timers", (f) => /^node:(internal\/)?timers$/.test(f.url) || /Timeout$/.test(f.functionName)],
   [
     "socket writes (writev: kernel TCP)",
@@ -122,7 +124,10 @@ async function syscalls(opts, server, url) {
 }
 
 const SETTLE_S = 5;
+/** The workloads profiled: a script's path (hello) and a static file's (no site code). */
+const PATHS = { hello: "/", static: "/style.css" };
 
+/** One server kind, every workload of PATHS: CPU by thread and syscalls, then the profile. */
 async function oneServer(ctx, kind) {
   const { opts, tmp } = ctx;
   const sitesDir = path.join(tmp, "node-steps-sites");
@@ -133,50 +138,70 @@ async function oneServer(ctx, kind) {
       ? startSitebox(o, tmp, `node-steps${profile ? "-prof" : ""}`, "watch", { sitesDir, profile })
       : startBaseline(o, tmp);
   };
-  progress(`node-steps: ${kind}, hello: CPU by thread, then system calls, then a CPU profile ...`);
+  const out = {};
+  progress(`node-steps: ${kind}: CPU by thread and system calls ...`);
   let server = await start(false);
   server.tmp = tmp;
-  const url = `http://127.0.0.1:${server.port}/`;
-  await runWrk(opts, SETTLE_S, url); // see throughput.js settle(): V8's tier-up of the wasm
-  let before, after;
-  const wrk = await runWrk(opts, opts.duration, url, null, {
-    before: () => (before = threadTicks([server.pid])),
-    after: () => (after = threadTicks([server.pid])),
-  });
-  const threads = threadCosts(before, after, server.pid, wrk.requests);
-  const calls = await syscalls(opts, server, url).catch((e) => [
-    { name: `strace: ${e.message}`, perRequest: 0 },
-  ]);
+  const base = `http://127.0.0.1:${server.port}`;
+  await runWrk(opts, SETTLE_S, base + "/"); // see throughput.js settle(): V8's tier-up of the wasm
+  for (const [name, p] of Object.entries(PATHS)) {
+    await runWrk(opts, opts.warmup || 1, base + p);
+    let before, after;
+    const wrk = await runWrk(opts, opts.duration, base + p, null, {
+      before: () => (before = threadTicks([server.pid])),
+      after: () => (after = threadTicks([server.pid])),
+    });
+    const calls = await syscalls(opts, server, base + p).catch((e) => [
+      { name: `strace: ${e.message}`, perRequest: 0 },
+    ]);
+    out[name] = {
+      rps: wrk.rps,
+      threads: threadCosts(before, after, server.pid, wrk.requests),
+      calls,
+    };
+  }
   await stopServer(server);
+  progress(`node-steps: ${kind}: CPU profile ...`);
   server = await start(true);
-  await runWrk(opts, SETTLE_S, `http://127.0.0.1:${server.port}/`);
-  let t0, t1;
-  const profiled = await runWrk(opts, opts.duration, `http://127.0.0.1:${server.port}/`, null, {
-    before: () => (t0 = Number(process.hrtime.bigint() / 1000n)),
-    after: () => (t1 = Number(process.hrtime.bigint() / 1000n)),
-  });
+  const pbase = `http://127.0.0.1:${server.port}`;
+  await runWrk(opts, SETTLE_S, pbase + "/");
+  const windows = {};
+  for (const [name, p] of Object.entries(PATHS)) {
+    await runWrk(opts, opts.warmup || 1, pbase + p);
+    const w = {};
+    const wrk = await runWrk(opts, opts.duration, pbase + p, null, {
+      before: () => (w.t0 = Number(process.hrtime.bigint() / 1000n)),
+      after: () => (w.t1 = Number(process.hrtime.bigint() / 1000n)),
+    });
+    windows[name] = { ...w, requests: wrk.requests, rps: wrk.rps };
+  }
   await stopServer(server);
-  const prof = profileSteps(server, t0, t1);
-  const steps = prof.steps.map(([step, us]) => ({ step, us: us / profiled.requests }));
-  return {
-    kind,
-    rps: wrk.rps,
-    threads,
-    calls,
-    profiledRps: profiled.rps,
-    profileFiles: prof.files,
-    steps,
-  };
+  for (const [name, w] of Object.entries(windows)) {
+    const prof = profileSteps(server, w.t0, w.t1);
+    out[name].profiledRps = w.rps;
+    out[name].steps = prof.steps.map(([step, us]) => ({ step, us: us / w.requests }));
+  }
+  return out;
 }
 
 export async function runNodeSteps(ctx) {
-  return { sitebox: await oneServer(ctx, "sitebox"), node: await oneServer(ctx, "node:http") };
+  const sitebox = await oneServer(ctx, "sitebox");
+  const node = await oneServer(ctx, "node:http");
+  return Object.keys(PATHS).map((workload) => ({
+    workload,
+    sitebox: sitebox[workload],
+    node: node[workload],
+  }));
 }
 
 const f2 = (x) => (x === undefined ? "-" : x.toFixed(2));
 
-export function printNodeSteps({ sitebox, node }) {
-  console.log("\nHello, CPU µs per request by thread (from /proc, no profiler)");
+export function printNodeSteps(results) {
+  for (const r of results) printOne(r);
+}
+
+function printOne({ workload, sitebox, node }) {
+  console.log(`\n${workload}: CPU µs per request by thread (from /proc, no profiler)`);
   printGrid(
     ["threads", "sitebox", "node:http", "difference"],
     Object.keys(sitebox.threads).map((k) => [
@@ -188,9 +213,9 @@ export function printNodeSteps({ sitebox, node }) {
   );
   const sum = (r) => r.steps.reduce((a, s) => a + s.us, 0);
   console.log(
-    `\nHello, worker main threads' CPU µs per request by step (V8 CPU profile, samples of the ` +
-      `timed run only; profiled: sitebox ${Math.round(sitebox.profiledRps)} req/s, node:http ` +
-      `${Math.round(node.profiledRps)} req/s)`,
+    `\n${workload}: worker main threads' CPU µs per request by step (V8 CPU profile, samples ` +
+      `of the timed run only; profiled: sitebox ${Math.round(sitebox.profiledRps)} req/s, ` +
+      `node:http ${Math.round(node.profiledRps)} req/s)`,
   );
   const nodeStep = new Map(node.steps.map((s) => [s.step, s.us]));
   printGrid(
@@ -205,10 +230,10 @@ export function printNodeSteps({ sitebox, node }) {
       ["total", f2(sum(sitebox)), f2(sum(node)), f2(sum(sitebox) - sum(node))],
     ],
   );
-  console.log("\nHello, system calls per request (strace -c -f on the workers)");
+  console.log(`\n${workload}: system calls per request (strace -c -f on the workers)`);
   const nodeCalls = new Map(node.calls.map((c) => [c.name, c.perRequest]));
-  const names = [...new Set([...sitebox.calls, ...node.calls].map((c) => c.name))];
   const sbCalls = new Map(sitebox.calls.map((c) => [c.name, c.perRequest]));
+  const names = [...new Set([...sitebox.calls, ...node.calls].map((c) => c.name))];
   printGrid(
     ["system call", "sitebox", "node:http"],
     names.map((n) => [n, f2(sbCalls.get(n) ?? 0), f2(nodeCalls.get(n) ?? 0)]),
