@@ -21,7 +21,7 @@ let last = performance.now();
 /** After a pause: V8 compiles wasm on background threads, and their scratch memory comes back. */
 async function reading(step) {
   const ms = performance.now() - last;
-  await new Promise((resolve) => setTimeout(resolve, 400));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   globalThis.gc();
   globalThis.gc();
   const s = smapsRollup(process.pid);
@@ -104,15 +104,23 @@ ctx.unwrapResult(ctx.evalCode(preludeSource(), "<sitebox>")).dispose();
 rt.executePendingJobs();
 await reading("+ the prelude evaluated in it");
 
-const first = await newSandbox(siteFiles(), await instance());
+const custom = process.argv[2] !== undefined && process.argv[2] !== "";
+if (!custom) {
+  const { template } = await dist("sandbox/boot.js");
+  if ((await template()) === null) throw new Error("no sandbox template");
+  await reading("+ the worker's sandbox template (boot.ts: another instance, prelude evaluated)");
+}
+// With another variant, sandboxes evaluate the prelude themselves (the template is sitebox's).
+const first = await newSandbox(siteFiles(), custom ? await instance() : null);
 dispatch(first, hello());
-await reading("+ the first site's sandbox (own instance, prelude, hello route loaded)");
+await reading("+ the first site's sandbox (from the template, hello route loaded)");
 
 for (let i = 0; i < 20_000; i++) dispatch(first, hello());
 await reading("+ 20,000 hello requests through it");
 
 const helloUs = medianCpuPerCall(() => dispatch(first, hello()));
-for (let i = 0; i < 9; i++) dispatch(await newSandbox(siteFiles(), await instance()), hello());
+for (let i = 0; i < 9; i++)
+  dispatch(await newSandbox(siteFiles(), custom ? await instance() : null), hello());
 await reading("+ 9 more sites' sandboxes");
 process.stdout.write(JSON.stringify({ helloUs }) + "\n");
 

@@ -37,8 +37,8 @@ const quietLog = {
 
 /**
  * A sandbox over `files`. With `instance` ({ module, memory, capBytes }, e.g. another QuickJS
- * variant), it is built on that instead of the default wasm: the constructor is private to
- * TypeScript only.
+ * variant), it is built on that instead of the default wasm, evaluating the prelude itself (no
+ * template: that is the default wasm's): the constructor is private to TypeScript only.
  */
 export async function newSandbox(files, instance = null) {
   const { Sandbox } = await dist("sandbox/sandbox.js");
@@ -54,7 +54,7 @@ export async function newSandbox(files, instance = null) {
     worker: 0,
     log: quietLog,
   };
-  return instance ? new Sandbox(init, instance) : Sandbox.create(init);
+  return instance ? new Sandbox(init, instance, null) : Sandbox.create(init);
 }
 
 export const newDefaultInstance = async (memoryMb = 64) =>
