@@ -11,6 +11,7 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { printGrid, progress, sleep } from "./common.js";
 import { exited, stopServer, track } from "./proc.js";
+import { microCosts } from "./node-micro.js";
 import { makeSites, startBaseline, startSitebox } from "./servers.js";
 import { USER_HZ, processTree, threadTicks } from "./usage.js";
 import { runWrk } from "./wrk.js";
@@ -185,19 +186,27 @@ async function oneServer(ctx, kind) {
 }
 
 export async function runNodeSteps(ctx) {
+  progress("node-steps: the worker's own pieces alone, in process ...");
+  const micro = await microCosts();
   const sitebox = await oneServer(ctx, "sitebox");
   const node = await oneServer(ctx, "node:http");
-  return Object.keys(PATHS).map((workload) => ({
+  const workloads = Object.keys(PATHS).map((workload) => ({
     workload,
     sitebox: sitebox[workload],
     node: node[workload],
   }));
+  return { micro, workloads };
 }
 
 const f2 = (x) => (x === undefined ? "-" : x.toFixed(2));
 
-export function printNodeSteps(results) {
-  for (const r of results) printOne(r);
+export function printNodeSteps({ micro, workloads }) {
+  for (const r of workloads) printOne(r);
+  console.log("\nThe worker's own pieces alone, in process (CPU µs per call; lower bounds)");
+  printGrid(
+    ["piece", "µs"],
+    micro.map((m) => [m.label, f2(m.us)]),
+  );
 }
 
 function printOne({ workload, sitebox, node }) {
