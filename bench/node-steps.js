@@ -14,6 +14,7 @@ import { exited, stopServer, track } from "./proc.js";
 import { microCosts } from "./node-micro.js";
 import { makeSites, startBaseline, startSitebox } from "./servers.js";
 import { USER_HZ, processTree, threadTicks } from "./usage.js";
+import { settle } from "./throughput.js";
 import { runWrk } from "./wrk.js";
 
 /** Steps of a request, by where a profile sample's function lives: first match wins. */
@@ -124,7 +125,6 @@ async function syscalls(opts, server, url) {
   return calls.filter((c) => c.perRequest >= 0.01).sort((a, b) => b.perRequest - a.perRequest);
 }
 
-const SETTLE_S = 5;
 /** The workloads profiled: a script's path (hello) and a static file's (no site code). */
 const PATHS = { hello: "/", static: "/style.css" };
 
@@ -144,7 +144,7 @@ async function oneServer(ctx, kind) {
   let server = await start(false);
   server.tmp = tmp;
   const base = `http://127.0.0.1:${server.port}`;
-  await runWrk(opts, SETTLE_S, base + "/"); // see throughput.js settle(): V8's tier-up of the wasm
+  await settle(opts, () => [server.pid], [[base + "/"], [base + "/style.css"]]);
   for (const [name, p] of Object.entries(PATHS)) {
     await runWrk(opts, opts.warmup || 1, base + p);
     let before, after;
@@ -165,7 +165,7 @@ async function oneServer(ctx, kind) {
   progress(`node-steps: ${kind}: CPU profile ...`);
   server = await start(true);
   const pbase = `http://127.0.0.1:${server.port}`;
-  await runWrk(opts, SETTLE_S, pbase + "/");
+  await settle(opts, () => [server.pid], [[pbase + "/"], [pbase + "/style.css"]]);
   const windows = {};
   for (const [name, p] of Object.entries(PATHS)) {
     await runWrk(opts, opts.warmup || 1, pbase + p);

@@ -56,7 +56,8 @@ const USAGE = `usage: npm run bench -- [flags]
   --workers N        worker processes of sitebox and node:http, php-fpm children [2]
   --duration S       seconds of each timed wrk run [5]
   --warmup S         seconds of wrk before each timed run [1]
-  --settle S         seconds of load on each server before its first timed run [5]
+  --settle S         at most this many seconds of load on each server, until its helper
+                     threads are quiet (V8's tier-up of the wasm), before it is timed [30]
   --rounds N         repeat every throughput run N times, report the medians [1]
   --connections N    wrk connections [32]
   --threads N        wrk threads [1]
@@ -76,7 +77,7 @@ function parseOptions(argv) {
       workers: { type: "string", default: "2" },
       duration: { type: "string", default: "5" },
       warmup: { type: "string", default: "1" },
-      settle: { type: "string", default: "5" },
+      settle: { type: "string", default: "30" },
       rounds: { type: "string", default: "1" },
       anchors: { type: "boolean", default: false },
       targets: { type: "string" },

@@ -48,6 +48,16 @@ export function printThroughput(t) {
     ]),
     "llrrrrrrr",
   );
+  if (t.settled)
+    console.log(
+      "settled under load before timing (until helper threads were quiet): " +
+        Object.entries(t.settled)
+          .map(
+            ([name, sec]) =>
+              `${targets.find((x) => x.name === name)?.label ?? name} ${sec.toFixed(0)} s`,
+          )
+          .join(", "),
+    );
   const s = summarizeRuns(t);
   const get = (w, name) => s.get(`${w}\t${name}`) ?? null;
   const [base, ...others] = targets;

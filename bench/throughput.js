@@ -31,13 +31,28 @@ async function check(target, w, expected) {
   }
 }
 
-/** Every workload for `opts.settle` seconds in all, before anything is measured. */
-async function settle(ctx, t, workloads, script) {
-  if (ctx.opts.settle === 0) return;
-  const each = Math.max(1, Math.round(ctx.opts.settle / workloads.length));
-  progress(`${t.label}: settling, ${each} s of each workload ...`);
-  for (const w of workloads)
-    await runWrk(ctx.opts, each, t.running.url + w.path, w.method === "POST" ? script : null);
+/**
+ * Loads a fresh server until its helper threads are quiet: a sitebox worker's V8 tiers QuickJS's
+ * wasm up with TurboFan on background threads, about a CPU second per worker, spread over many
+ * seconds when the cores are shared; timed runs before that would count it. First each workload
+ * for a second (every path warm, Apache's children import their handlers), then the first in
+ * 1 s steps until threads other than the processes' main ones use under 5% of a core, or
+ * `opts.settle` seconds passed. Returns the seconds it took.
+ */
+export async function settle(opts, roots, urls, script = null) {
+  if (opts.settle === 0) return 0;
+  const t0 = performance.now();
+  for (const [url, post] of urls) await runWrk(opts, 1, url, post ? script : null);
+  while ((performance.now() - t0) / 1000 < opts.settle) {
+    let a, b;
+    await runWrk(opts, 1, urls[0][0], null, {
+      before: () => (a = cpuReading(roots())),
+      after: () => (b = cpuReading(roots())),
+    });
+    const { helperSeconds, wallSeconds } = cpuSpent(a, b);
+    if (helperSeconds / wallSeconds < 0.05) break;
+  }
+  return (performance.now() - t0) / 1000;
 }
 
 async function measure(ctx, t, w, script) {
@@ -82,6 +97,7 @@ export async function runThroughput(ctx) {
   const script = wrkPostScript(path.join(tmp, "post.lua"));
   const expected = expectedBodies();
   const memory = {};
+  const settled = {};
   try {
     for (const t of targets) {
       progress(`starting ${t.label} ...`);
@@ -94,9 +110,11 @@ export async function runThroughput(ctx) {
     await sleep(500); // the first requests' garbage, and start-up work, settle
     for (const t of targets)
       memory[t.name] = { label: t.label, rest: treeMemory(t.running.roots()) };
-    // A fresh sitebox worker's V8 spends about a CPU second on background threads in its first
-    // seconds of load (tiering up QuickJS's wasm); Apache's children import their handlers.
-    for (const t of targets) await settle(ctx, t, workloads, script);
+    for (const t of targets) {
+      progress(`${t.label}: settling under load ...`);
+      const urls = workloads.map((w) => [t.running.url + w.path, w.method === "POST"]);
+      settled[t.name] = await settle(opts, t.running.roots, urls, script);
+    }
     await checkIdle(problems, "throughput");
     const results = [];
     for (let round = 0; round < opts.rounds; round++)
@@ -111,6 +129,7 @@ export async function runThroughput(ctx) {
       targets: targets.map(label),
       results,
       memory,
+      settled,
     };
   } finally {
     for (const t of targets) if (t.running) await t.running.stop();

@@ -68,15 +68,28 @@ export function cpuReading(roots) {
 }
 
 /**
- * CPU seconds spent between two readings, and whether processes came or went meanwhile (a
- * process that exited took its time with it, so the figure would be low).
+ * CPU seconds spent between two readings, the helper threads' part of it, and whether
+ * processes came or went meanwhile (a process that exited took its time with it).
  */
 export function cpuSpent(before, after) {
   let ns = 0;
-  for (const [key, t] of after.threads) ns += t - (before.threads.get(key) ?? 0);
+  let helperNs = 0;
+  for (const [key, t] of after.threads) {
+    const d = t - (before.threads.get(key) ?? 0);
+    ns += d;
+    const [pid, tid] = key.split("/");
+    if (pid !== tid) helperNs += d;
+  }
   const gone = before.pids.filter((pid) => !after.pids.includes(pid)).length;
   const added = after.pids.filter((pid) => !before.pids.includes(pid)).length;
-  return { seconds: ns / 1e9, wallSeconds: (after.at - before.at) / 1000, gone, added };
+  return {
+    seconds: ns / 1e9,
+    wallSeconds: (after.at - before.at) / 1000,
+    /** CPU seconds of threads other than each process's main thread. */
+    helperSeconds: helperNs / 1e9,
+    gone,
+    added,
+  };
 }
 
 /** Busy and total jiffies of the whole machine (all CPUs), from /proc/stat. */
