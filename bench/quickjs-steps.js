@@ -36,6 +36,11 @@ import { renderPage } from "../_lib/template.js";
 const URL_TEXT = ${JSON.stringify(URL_TEXT)};
 const H10 = ${JSON.stringify(pairs(BROWSER_HEADERS))};
 const ITEMS = { items: Array.from({ length: 10 }, (_, i) => item(i)) };
+// The template's escape (bench/site/_lib/template.js), and the same with replaceAll.
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
+const escape = (v) => String(v).replace(/[&<>"]/g, (c) => ESCAPES[c]);
+const escape4 = (v) =>
+  String(v).replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 const STEPS = {
   "empty loop": () => 0,
   "new Headers({1 header})": () => new Headers({ "content-type": "text/plain" }),
@@ -51,6 +56,8 @@ const STEPS = {
   "JSON.stringify(10 items)": () => JSON.stringify(ITEMS),
   "Array.from: 10 items": () => Array.from({ length: 10 }, (_, i) => item(i)),
   "renderPage(pageData()): 5 KB": () => renderPage(pageData()),
+  "its escape of one name: String.replace, callback": () => escape("Widget 7 & <Co>"),
+  "the same name: 4 replaceAll": () => escape4("Widget 7 & <Co>"),
   "JSON.parse(echo body)": () => JSON.parse(${JSON.stringify(ECHO_BODY)}),
 };
 export const NAMES = Object.keys(STEPS);
