@@ -40,6 +40,8 @@ export interface Config {
   readonly watchdogMs: number;
   /** Quiet window that gathers a burst of file events into one site generation. */
   readonly debounceMs: number;
+  /** How long a streamed response begun under a replaced generation may go on before it ends. */
+  readonly reloadGraceMs: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -62,6 +64,7 @@ export const DEFAULTS: Config = Object.freeze({
   headersTimeoutMs: 10_000,
   watchdogMs: 5_000,
   debounceMs: 25,
+  reloadGraceMs: 30_000,
 });
 
 type Kind = "int" | "bool" | "string" | "cache" | "list";
@@ -93,6 +96,7 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   "--headers-timeout": { key: "headersTimeoutMs", kind: "int", min: 100, max: 600_000, help: "ms" },
   "--watchdog": { key: "watchdogMs", kind: "int", min: 200, max: 600_000, help: "ms" },
   "--debounce": { key: "debounceMs", kind: "int", min: 0, max: 10_000, help: "ms" },
+  "--reload-grace": { key: "reloadGraceMs", kind: "int", min: 0, max: 86_400_000, help: "ms" },
 };
 
 function configError(message: string): SiteboxError {

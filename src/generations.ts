@@ -5,11 +5,14 @@
  *
  *   prepare  every worker builds it to the side and loads every route; any error → abort, the
  *            old generation keeps serving and the error is logged with file and line;
- *   drain    every worker holds new requests for the site and finishes the started ones;
+ *   drain    every worker holds new requests for the site until the started ones have their
+ *            response heads out (a stream's body goes on from the old sandbox, worker-generations);
  *   commit   every worker swaps and releases the held requests.
  *
- * No worker serves N+1 before every worker has stopped serving N, so once any response carried
- * N+1, none carries N. A worker that does not answer a phase in time is replaced, never waited on.
+ * No worker answers with N+1 before every worker has stopped answering with N, so once any
+ * response head carried N+1, none carries N. A phase not answered in time aborts that rollout
+ * (the old generation keeps serving; a drain is retried): it never costs a worker, so never
+ * another site's requests. A worker whose event loop is stuck is the watchdog's to replace.
  */
 import type { Log } from "./log.js";
 import type { GenerationData, ToWorker } from "./messages.js";
@@ -27,7 +30,6 @@ interface SiteState {
 export interface WorkerLink {
   id: number;
   send(m: ToWorker): void;
-  kill(reason: string): void;
 }
 
 type Phase = "prepared" | "drained";
@@ -152,6 +154,10 @@ export class Generations {
     }
     const generation = state.generation + 1;
     const data: GenerationData = { site, generation, snapshot };
+    const abort = () => {
+      for (const w of this.#workers())
+        w.send({ type: "commit", site, generation, ok: false, changed });
+    };
     const prepared = await this.#phase("prepared", site, generation, { type: "prepare", data });
     if (prepared.length > 0) {
       state.lastError = prepared[0]!;
@@ -159,11 +165,23 @@ export class Generations {
         { site },
         `new generation ${generation} rejected, still serving ${state.generation}: ${prepared[0]}`,
       );
-      for (const w of this.#workers())
-        w.send({ type: "commit", site, generation, ok: false, changed });
+      return abort();
+    }
+    const drained = await this.#phase("drained", site, generation, {
+      type: "drain",
+      site,
+      generation,
+    });
+    if (drained.length > 0) {
+      // Committing now could let a late answer with N follow an answer with N+1: try again.
+      this.#log.error(
+        { site },
+        `generation ${generation} not switched in: ${drained[0]}; retrying`,
+      );
+      abort();
+      setTimeout(() => void this.refresh(site, "retry"), 1000).unref();
       return;
     }
-    await this.#phase("drained", site, generation, { type: "drain", site, generation });
     state.generation = generation;
     state.snapshot = snapshot;
     state.lastError = null;
@@ -172,7 +190,10 @@ export class Generations {
     this.#log.info(`${site}: generation ${generation} live (${why}: ${changed.join(", ")})`);
   }
 
-  /** Sends one phase to every live worker and waits for all answers; returns their errors. */
+  /**
+   * Sends one phase to every live worker and waits for all answers; returns their errors, and one
+   * for each worker that did not answer in time (which is left alone: see the class comment).
+   */
   #phase(phase: Phase, site: string, generation: number, msg: ToWorker): Promise<string[]> {
     const workers = this.#workers();
     const key = `${phase}:${site}:${generation}`;
@@ -180,9 +201,8 @@ export class Generations {
       const errors: string[] = [];
       const pending = new Set(workers.map((w) => w.id));
       const timer = setTimeout(() => {
-        for (const w of workers)
-          if (pending.has(w.id))
-            w.kill(`did not answer "${phase}" for ${site} within ${this.#phaseTimeoutMs} ms`);
+        for (const id of pending)
+          errors.push(`worker ${id} did not answer "${phase}" within ${this.#phaseTimeoutMs} ms`);
         done();
       }, this.#phaseTimeoutMs);
       const done = () => {

@@ -83,7 +83,7 @@ export class Primary {
   #links(): WorkerLink[] {
     return [...this.#slots.values()]
       .filter((s) => s.ready && !s.retiring && s.worker.isConnected())
-      .map((s) => ({ id: s.id, send: (m) => s.worker.send(m), kill: (why) => this.#kill(s, why) }));
+      .map((s) => ({ id: s.id, send: (m) => s.worker.send(m) }));
   }
 
   #broadcast(m: ToWorker): void {

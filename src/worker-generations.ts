@@ -1,23 +1,30 @@
 /**
  * The worker's half of the generation protocol (the primary's half is generations.ts):
  *   prepare → build the new generation to the side, load every route, report success or the error;
- *   drain   → hold new requests for the site, wait for started ones, report;
+ *   drain   → hold new requests for the site, wait until every dispatched one has its response
+ *             head out, report;
  *   commit  → swap in the new generation (or keep the old one) and let held requests through.
- * A worker starts serving generation N+1 only after every worker has stopped serving N.
+ * A worker starts serving generation N+1 only after every worker has stopped answering with N. An
+ * answer is its response head: a streamed body whose head went out under N goes on from N's
+ * sandbox, retired, for at most --reload-grace ms, then ends cleanly; a site keeps at most one
+ * retired sandbox, so a newer switch ends the older one's streams at once.
  */
 import type { Log } from "./log.js";
 import type { GenerationData, ToPrimary } from "./messages.js";
 import { Sandbox } from "./sandbox/sandbox.js";
-import { Generation, type SiteRegistry } from "./sites.js";
+import { Generation, type SiteEntry, type SiteRegistry } from "./sites.js";
 
 export class WorkerGenerations {
   #sites: SiteRegistry;
   #log: Log;
   #worker: number;
   #send: (m: ToPrimary) => void;
+  #graceMs: number;
+  #latest = new Map<string, GenerationData>();
 
   constructor(sites: SiteRegistry, log: Log, worker: number, send: (m: ToPrimary) => void) {
     this.#sites = sites;
+    this.#graceMs = sites.config.reloadGraceMs;
     this.#log = log;
     this.#worker = worker;
     this.#send = send;
@@ -25,8 +32,13 @@ export class WorkerGenerations {
 
   async prepare(data: GenerationData): Promise<void> {
     const { site, generation } = data;
-    const reply = (error: string | null) =>
-      this.#send({ type: "prepared", site, generation, error });
+    // Only the newest prepare of a site answers: an aborted rollout's late result must not count
+    // for its retry, which has the same generation number.
+    this.#latest.set(site, data);
+    const reply = (error: string | null) => {
+      if (this.#latest.get(site) === data)
+        this.#send({ type: "prepared", site, generation, error });
+    };
     const gen = new Generation(data, this.#sites.config);
     if (gen.settings === null) return reply(gen.settingsError!.message);
     let side: Sandbox;
@@ -54,7 +66,8 @@ export class WorkerGenerations {
       return reply(describeLoadError(err));
     }
     const entry = this.#sites.entries.get(site);
-    if (entry !== undefined) entry.prepared = { generation: gen, side };
+    if (entry !== undefined && this.#latest.get(site) === data)
+      entry.prepared = { generation: gen, side };
     reply(null);
   }
 
@@ -62,8 +75,8 @@ export class WorkerGenerations {
     const entry = this.#sites.entries.get(site);
     const done = () => this.#send({ type: "drained", site, generation });
     if (entry === undefined) return done();
-    if (entry.gate === null) entry.gate = new Promise((resolve) => (entry.openGate = resolve));
-    if (entry.active === 0) return done();
+    closeGate(entry);
+    if (entry.unanswered === 0) return done();
     entry.onIdle = () => {
       entry.onIdle = null;
       done();
@@ -71,11 +84,25 @@ export class WorkerGenerations {
   }
 
   commit(site: string, generation: number, ok: boolean, changed: string[]): void {
+    this.#latest.delete(site);
     const entry = this.#sites.entries.get(site);
     if (entry === undefined) return;
     const prepared = entry.prepared;
     entry.prepared = null;
-    if (ok && prepared !== null && prepared.generation.number === generation) {
+    if (ok && (prepared === null || prepared.generation.number !== generation)) {
+      // Not prepared here (this worker started during the rollout): never serve the old one on.
+      if (entry.current.number < generation) {
+        closeGate(entry);
+        entry.onIdle = null;
+        void this.#sites
+          .reread(entry)
+          .catch((err: Error) =>
+            this.#log.error({ site, worker: this.#worker }, `re-read: ${err.message}`),
+          )
+          .finally(() => openGate(entry));
+        return;
+      }
+    } else if (ok && prepared !== null) {
       entry.current = prepared.generation;
       // Dependency-aware, judged now (the running sandbox may have been built since prepare):
       // keep it, and its module state, unless it used a changed file or the settings changed.
@@ -85,15 +112,50 @@ export class WorkerGenerations {
           entry.sandbox = prepared.side;
           entry.noteRebuild(`changed: ${changed.join(", ")}`);
           this.#sites.watchSandbox(entry, prepared.side);
+          this.#retire(entry, running, generation);
         } else running.adopt(generation, prepared.generation.data.snapshot.files);
       }
     }
     entry.onIdle = null;
-    const open = entry.openGate;
-    entry.gate = null;
-    entry.openGate = null;
-    open?.();
+    openGate(entry);
   }
+
+  /** `old` stops taking requests; its open streams go on for --reload-grace, then end cleanly. */
+  #retire(entry: SiteEntry, old: Sandbox, by: number): void {
+    if (entry.retired !== null) this.#endRetired(entry, `replaced by generation ${by}`);
+    if (old.inFlight === 0) return;
+    const timer = setTimeout(
+      () => this.#endRetired(entry, `--reload-grace ${this.#graceMs} ms after the switch`),
+      this.#graceMs,
+    );
+    timer.unref();
+    entry.retired = { sandbox: old, timer };
+  }
+
+  #endRetired(entry: SiteEntry, why: string): void {
+    const retired = entry.retired;
+    if (retired === null) return;
+    entry.retired = null;
+    clearTimeout(retired.timer);
+    const n = retired.sandbox.endStreams();
+    if (n > 0)
+      this.#log.info(
+        `worker=${this.#worker} site=${entry.name}: ended ${n} streamed response${n === 1 ? "" : "s"} ` +
+          `of generation ${retired.sandbox.generation} (${why})`,
+      );
+  }
+}
+
+/** Requests for the site wait at the gate until openGate (see server.ts handle). */
+function closeGate(entry: SiteEntry): void {
+  if (entry.gate === null) entry.gate = new Promise((resolve) => (entry.openGate = resolve));
+}
+
+function openGate(entry: SiteEntry): void {
+  const open = entry.openGate;
+  entry.gate = null;
+  entry.openGate = null;
+  open?.();
 }
 
 /** "file:line: message" from a load failure, for the log and the status page. */
