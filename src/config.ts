@@ -42,6 +42,8 @@ export interface Config {
   readonly debounceMs: number;
   /** How long a streamed response begun under a replaced generation may go on before it ends. */
   readonly reloadGraceMs: number;
+  /** site.json may raise its limits above these flags (otherwise the flags are ceilings). */
+  readonly siteLimitsRaise: boolean;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -65,6 +67,7 @@ export const DEFAULTS: Config = Object.freeze({
   watchdogMs: 5_000,
   debounceMs: 25,
   reloadGraceMs: 30_000,
+  siteLimitsRaise: false,
 });
 
 type Kind = "int" | "bool" | "string" | "cache" | "list";
@@ -97,6 +100,7 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   "--watchdog": { key: "watchdogMs", kind: "int", min: 200, max: 600_000, help: "ms" },
   "--debounce": { key: "debounceMs", kind: "int", min: 0, max: 10_000, help: "ms" },
   "--reload-grace": { key: "reloadGraceMs", kind: "int", min: 0, max: 86_400_000, help: "ms" },
+  "--site-limits-raise": { key: "siteLimitsRaise", kind: "bool", help: "site.json may raise" },
 };
 
 function configError(message: string): SiteboxError {

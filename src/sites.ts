@@ -33,7 +33,12 @@ export class Generation {
     let settings: SiteSettings | null = null;
     let settingsError: SiteboxError | null = null;
     try {
-      settings = parseSiteJson(snapshot.siteJson, `${data.site}/site.json`, defaultLimits(config));
+      settings = parseSiteJson(
+        snapshot.siteJson,
+        `${data.site}/site.json`,
+        defaultLimits(config),
+        config.siteLimitsRaise,
+      );
       if (settings.main !== null && !Object.hasOwn(snapshot.files, settings.main))
         throw new SiteboxError(
           "ERR_CONFIG",
