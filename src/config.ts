@@ -44,6 +44,8 @@ export interface Config {
   readonly reloadGraceMs: number;
   /** site.json may raise its limits above these flags (otherwise the flags are ceilings). */
   readonly siteLimitsRaise: boolean;
+  /** `watch`: every this many ms, check every served site's stamps for what events missed. */
+  readonly rescanMs: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -68,6 +70,7 @@ export const DEFAULTS: Config = Object.freeze({
   debounceMs: 25,
   reloadGraceMs: 30_000,
   siteLimitsRaise: false,
+  rescanMs: 2000,
 });
 
 type Kind = "int" | "bool" | "string" | "cache" | "list";
@@ -101,6 +104,7 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   "--debounce": { key: "debounceMs", kind: "int", min: 0, max: 10_000, help: "ms" },
   "--reload-grace": { key: "reloadGraceMs", kind: "int", min: 0, max: 86_400_000, help: "ms" },
   "--site-limits-raise": { key: "siteLimitsRaise", kind: "bool", help: "site.json may raise" },
+  "--rescan": { key: "rescanMs", kind: "int", min: 0, max: 86_400_000, help: "ms, 0: never" },
 };
 
 function configError(message: string): SiteboxError {

@@ -1,0 +1,111 @@
+/**
+ * Issue 9 item 8: symlink loops and oversized sites against the primary. Links back to the sites
+ * folder (in public/ and elsewhere) must not make the watcher or the snapshot walk without end; a
+ * site deeper or bigger than the bounds gets a clear error on the status page and in the log,
+ * and the healthy site beside it, and the primary, do not notice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeSites, request, startServer, type RunningServer } from "./helpers.js";
+import { baseline, healthyLoad, until } from "./healthy.js";
+
+const page = (text: string) => `export default () => new Response(${JSON.stringify(text)});`;
+
+let s: RunningServer;
+let sites: string;
+beforeAll(async () => {
+  sites = makeSites({
+    healthy: { "index.js": page("healthy") },
+    looper: {
+      "index.js": `import { v } from "./_lib/v.js"; export default () => new Response("looper " + v);`,
+      "_lib/v.js": "export const v = 1;",
+      "public/a.txt": "static a",
+    },
+    many: { "index.js": page("many") },
+  });
+  // Two links in public/ back to the sites folder, one elsewhere back to the site itself.
+  symlinkSync(sites, join(sites, "looper/public/up"));
+  symlinkSync("../..", join(sites, "looper/public/up2"));
+  symlinkSync("..", join(sites, "looper/_lib/loop"));
+  // Folders nested past the depth bound.
+  let deep = join(sites, "deep");
+  for (let i = 0; i < 40; i++) deep = join(deep, "d");
+  mkdirSync(deep, { recursive: true });
+  writeFileSync(join(deep, "index.js"), page("deep"));
+  writeFileSync(join(sites, "deep/index.js"), page("deep top"));
+  s = await startServer({ dir: sites, args: ["--rescan", "1000"] });
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+const get = (host: string, path = "/") => request(s.url, path, { headers: { host } });
+
+async function primary(): Promise<{ pid: number; rssMiB: number; cpuS: number }> {
+  const st = JSON.parse((await get("localhost", "/.sitebox/status.json")).text);
+  const pid = st.primary.pid as number;
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return { pid, rssMiB: st.primary.rssBytes / 1048576, cpuS: (+f[11]! + +f[12]!) / 100 };
+}
+
+const statusOf = async (site: string) => {
+  const st = JSON.parse((await get("localhost", "/.sitebox/status.json")).text);
+  return st.sites.find((x: { site: string }) => x.site === site) ?? {};
+};
+
+describe("the watcher and the snapshot walk a bounded tree", () => {
+  it("links back into an ancestor are never followed: the primary stays idle, everyone is served", async () => {
+    const base = await baseline(s.url, "healthy", "healthy");
+    const load = healthyLoad(s.url, "healthy", "healthy");
+    const before = await primary();
+    expect((await get("looper")).text).toBe("looper 1");
+    expect((await get("looper", "/a.txt")).text).toBe("static a");
+    expect((await get("looper", "/up/healthy/index.js")).status).toBe(404);
+    writeFileSync(join(sites, "looper/_lib/v.js"), "export const v = 2;");
+    await until("the looper's edit is served", async () =>
+      (await get("looper")).text === "looper 2" ? true : undefined,
+    );
+    await until("two seconds of load", () => (load.count > 200 ? true : undefined));
+    const after = await primary();
+    const result = await load.stop();
+    expect(result.failures).toEqual([]);
+    expect(result.p50Ms).toBeLessThanOrEqual(Math.max(2 * base.p50Ms, base.p50Ms + 2));
+    // An idle primary: well under a tenth of a core over the window, and no growth.
+    expect(after.cpuS - before.cpuS).toBeLessThan(0.5);
+    expect(after.rssMiB).toBeLessThan(200);
+    expect(after.rssMiB - before.rssMiB).toBeLessThan(30);
+  });
+
+  it("a site nested past the depth bound gets 500, a log line and an error on the status page", async () => {
+    expect((await get("deep")).status).toBe(500);
+    await s.waitFor(/site deep: folders nested deeper than 32/);
+    expect((await statusOf("deep")).loadError).toMatch(/nested deeper than 32/);
+    const html = (await get("localhost", "/.sitebox/status")).text;
+    expect(html).toMatch(/nested deeper than 32/);
+  });
+
+  it("a served site that grows past the entry bound keeps its last good generation and shows why", async () => {
+    expect((await get("many")).text).toBe("many");
+    const data = join(sites, "many/data");
+    mkdirSync(data);
+    for (let i = 0; i <= 10_000; i++) writeFileSync(join(data, `f${i}.txt`), "");
+    const bound = async () =>
+      /more than 10000 files and folders/.test((await statusOf("many")).loadError ?? "")
+        ? true
+        : undefined;
+    await until("the status page names the bound", bound, 15_000);
+    writeFileSync(join(sites, "many/index.js"), page("many 2"));
+    await s.waitFor(/error site=many: cannot read the site, still serving 1: .*more than 10000/);
+    expect((await get("many")).text).toBe("many");
+    expect((await get("healthy")).text).toBe("healthy");
+    expect((await primary()).rssMiB).toBeLessThan(200);
+    // Back within the bound, the edit is served (the re-scan notices; the site is watched again).
+    rmSync(data, { recursive: true });
+    await until("the edit is served", async () =>
+      (await get("many")).text === "many 2" ? true : undefined,
+    );
+    expect((await statusOf("many")).loadError).toBeNull();
+    expect(s.stderr()).not.toMatch(/died|killing worker/);
+  });
+});
