@@ -161,7 +161,8 @@ export class Generations {
   async rescan(): Promise<number> {
     let n = 0;
     for (const [site, state] of [...this.#sites]) {
-      if (state.busy !== null || !(await stale(this.#sitesDir, state.seen))) continue;
+      await new Promise((resolve) => setImmediate(resolve)); // IPC goes first
+      if (state.busy !== null || !stale(this.#sitesDir, state.seen)) continue;
       n++;
       await this.refresh(site, "re-scan");
     }

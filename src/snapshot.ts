@@ -9,6 +9,7 @@
  * with a clear error past so many entries or so deep. The watcher walks exactly the same tree.
  */
 import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
 import { lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { MODULE_EXT } from "./router.js";
@@ -144,18 +145,18 @@ export async function readSnapshot(
 }
 
 /**
- * The re-scan's cheap test: true when the site folder moved, or any folder or file the snapshot
- * holds has a new stamp, is gone, or was racy when read. A stat per entry, no reads.
+ * The re-scan's cheap test: true when the site folder is another one now, or any folder or file
+ * the snapshot holds has a new stamp, is gone, or was racy when read. A stat per entry, no
+ * reads; synchronous, because a sync stat costs ~4 µs and an async one ~30 µs (the caller
+ * yields between sites).
  */
-export async function stale(sitesDir: string, snapshot: Snapshot): Promise<boolean> {
+export function stale(sitesDir: string, snapshot: Snapshot): boolean {
   try {
-    if ((await realpath(join(sitesDir, snapshot.site))) !== snapshot.root) return true;
     for (const [rel, want] of Object.entries(snapshot.stamps)) {
       if (stampMs(want) > snapshot.readAtMs - RACY_MS) return true;
-      const st = await stat(rel === "" ? snapshot.root : join(snapshot.root, rel), {
-        bigint: true,
-      });
-      if (stampOf(st) !== want) return true;
+      // The root through the sites folder: a flipped symlink or a folder put in its place differs.
+      const path = rel === "" ? join(sitesDir, snapshot.site) : join(snapshot.root, rel);
+      if (stampOf(statSync(path, { bigint: true })) !== want) return true;
     }
     return false;
   } catch {

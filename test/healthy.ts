@@ -116,3 +116,30 @@ export async function workerRssMiB(base: string): Promise<number[]> {
   const s = JSON.parse(r.text) as { workers: { rssBytes: number }[] };
   return s.workers.map((w) => w.rssBytes / 1048576);
 }
+
+/** One answer per worker (needs --debug-headers): fresh connections until each was seen. */
+export async function perWorker(base: string, host: string, path = "/", workers = 2) {
+  const seen = new Map<string, { status: number; text: string }>();
+  for (let i = 0; i < 40 && seen.size < workers; i++) {
+    const r = await request(base, path, { headers: { host }, fresh: true });
+    seen.set(String(r.headers["x-sitebox-worker"]), { status: r.status, text: r.text });
+  }
+  return [...seen.values()];
+}
+
+/** Milliseconds until every worker answers `path` with `want`, or Infinity after `timeoutMs`. */
+export async function msUntilServed(
+  base: string,
+  host: string,
+  want: string,
+  path = "/",
+  timeoutMs = 5000,
+): Promise<number> {
+  const t = Date.now();
+  for (;;) {
+    const answers = await perWorker(base, host, path);
+    if (answers.every((a) => a.status === 200 && a.text === want)) return Date.now() - t;
+    if (Date.now() - t > timeoutMs) return Infinity;
+    await sleep(10);
+  }
+}

@@ -6,8 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { request, startServer, type RunningServer } from "./helpers.js";
-import { baseline, healthyLoad, openStream, until, workerRssMiB } from "./healthy.js";
+import { startServer, type RunningServer } from "./helpers.js";
+import {
+  baseline,
+  healthyLoad,
+  msUntilServed,
+  openStream,
+  until,
+  workerRssMiB,
+} from "./healthy.js";
 
 const sse = (tag: string) => `export default () => {
   let n = 0, timer;
@@ -45,16 +52,9 @@ async function streamsOnBothWorkers() {
   return streams;
 }
 
-/** Every worker answers `/` on the streamer with `want` (fresh connections rotate workers). */
-const servedEverywhere = (want: string) =>
-  until(`every worker serves ${want}`, async () => {
-    const seen = new Map<string, string>();
-    for (let i = 0; i < 20 && seen.size < 2; i++) {
-      const r = await request(s.url, "/", { headers: { host: "streamer" }, fresh: true });
-      seen.set(String(r.headers["x-sitebox-worker"]), r.text);
-    }
-    return [...seen.values()].every((t) => t === want) ? true : undefined;
-  });
+/** Every worker answers `/` on the streamer with `want`. */
+const servedEverywhere = async (want: string) =>
+  expect(await msUntilServed(s.url, "streamer", want, "/", 10_000)).toBeLessThan(10_000);
 
 describe("open streams and a reload", () => {
   it("the edit is served at once while old streams go on, then end cleanly; no worker is killed", async () => {

@@ -40,7 +40,8 @@ afterAll(async () => {
   await s?.close();
 });
 
-const get = (host: string, path = "/") => request(s.url, path, { headers: { host } });
+// Fresh connections: a kept-alive one may be closed by the server while the test writes files.
+const get = (host: string, path = "/") => request(s.url, path, { headers: { host }, fresh: true });
 
 async function primary(): Promise<{ pid: number; rssMiB: number; cpuS: number }> {
   const st = JSON.parse((await get("localhost", "/.sitebox/status.json")).text);
