@@ -109,8 +109,9 @@ export class Generations {
           return state;
         },
         (err: Error) => {
-          if ((err as NodeJS.ErrnoException).code !== "ENOENT")
-            this.#failed.set(site, { error: err, at: Date.now() });
+          this.#log.error({ site }, err.message);
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") this.#failed.delete(site);
+          else this.#failed.set(site, { error: err, at: Date.now() });
           throw err;
         },
       )

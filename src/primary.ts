@@ -140,7 +140,7 @@ export class Primary {
           (data) =>
             slot.worker.send({ type: "snapshot-reply", reqId: msg.reqId, data, error: null }),
           (err: Error) => {
-            this.#log.error({ site: msg.site }, err.message);
+            // Logged by generations.ts once per read, not once per request that asked.
             if (slot.worker.isConnected())
               slot.worker.send({
                 type: "snapshot-reply",

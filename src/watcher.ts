@@ -85,7 +85,10 @@ export class SitesWatcher {
   track(site: string, root: string, ino: bigint): void {
     if (this.#closed) return;
     const have = this.#sites.get(site);
-    if (have !== undefined && have.root === root && have.ino === ino) return;
+    if (have !== undefined && have.root === root && have.ino === ino) {
+      have.adds = 0; // the read just proved the tree within bounds: count from here
+      return;
+    }
     if (have !== undefined) void have.watcher.close();
     const w: SiteWatch = { root, ino, adds: 0, watcher: null as unknown as FSWatcher };
     w.watcher = watch(root, {

@@ -86,27 +86,33 @@ describe("the watcher and the snapshot walk a bounded tree", () => {
     expect(html).toMatch(/nested deeper than 32/);
   });
 
-  it("a served site that grows past the entry bound keeps its last good generation and shows why", async () => {
-    expect((await get("many")).text).toBe("many");
-    const data = join(sites, "many/data");
-    mkdirSync(data);
-    for (let i = 0; i <= 10_000; i++) writeFileSync(join(data, `f${i}.txt`), "");
-    const bound = async () =>
-      /more than 10000 files and folders/.test((await statusOf("many")).loadError ?? "")
-        ? true
-        : undefined;
-    await until("the status page names the bound", bound, 15_000);
-    writeFileSync(join(sites, "many/index.js"), page("many 2"));
-    await s.waitFor(/error site=many: cannot read the site, still serving 1: .*more than 10000/);
-    expect((await get("many")).text).toBe("many");
-    expect((await get("healthy")).text).toBe("healthy");
-    expect((await primary()).rssMiB).toBeLessThan(200);
-    // Back within the bound, the edit is served (the re-scan notices; the site is watched again).
-    rmSync(data, { recursive: true });
-    await until("the edit is served", async () =>
-      (await get("many")).text === "many 2" ? true : undefined,
-    );
-    expect((await statusOf("many")).loadError).toBeNull();
-    expect(s.stderr()).not.toMatch(/died|killing worker/);
-  });
+  it(
+    "a served site that grows past the entry bound keeps its last good generation and shows why",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      expect((await get("many")).text).toBe("many");
+      const data = join(sites, "many/data");
+      mkdirSync(data);
+      for (let i = 0; i <= 10_000; i++) writeFileSync(join(data, `f${i}.txt`), "");
+      const bound = async () =>
+        /more than 10000 files and folders/.test((await statusOf("many")).loadError ?? "")
+          ? true
+          : undefined;
+      await until("the status page names the bound", bound, 15_000);
+      writeFileSync(join(sites, "many/index.js"), page("many 2"));
+      await s.waitFor(/error site=many: cannot read the site, still serving 1: .*more than 10000/);
+      expect((await get("many")).text).toBe("many");
+      expect((await get("healthy")).text).toBe("healthy");
+      expect((await primary()).rssMiB).toBeLessThan(200);
+      // Back within the bound, the edit is served (the re-scan notices; the site is watched again).
+      rmSync(data, { recursive: true });
+      await until("the edit is served", async () =>
+        (await get("many")).text === "many 2" ? true : undefined,
+      );
+      expect((await statusOf("many")).loadError).toBeNull();
+      expect(s.stderr()).not.toMatch(/died|killing worker/);
+    },
+  );
 });
