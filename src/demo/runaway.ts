@@ -80,7 +80,9 @@ export async function run(): Promise<boolean> {
   });
   let load = traffic(s, HEALTHY);
   await h.sleep(300);
-  const [spin0, sleep0] = await Promise.all([hog(s, "/spin", 8000), hog(s, "/sleep", 3000)]);
+  // One after the other: sent together, both may land on the worker the watchdog kills.
+  const spin0 = await hog(s, "/spin", 8000);
+  const sleep0 = await hog(s, "/sleep", 3000);
   const pitfall = await load.stop();
   h.table(
     ["hog request", "answer", "after"],

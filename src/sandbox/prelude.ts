@@ -8,6 +8,7 @@ const DIR = join(dirname(fileURLToPath(import.meta.url)), "../../src/sandbox/pre
 
 const ORDER = [
   "10-base.js",
+  "12-instance.js",
   "20-encoding.js",
   "30-url.js",
   "40-events.js",

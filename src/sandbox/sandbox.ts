@@ -11,11 +11,11 @@ import { enterSiteCode, leaveSiteCode } from "../busy.js";
 import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
-import { installHost, type HostHooks } from "./host.js";
+import type { HostHooks } from "./host.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
-import { PRELUDE_NAME, preludeSource } from "./prelude.js";
 import { PendingRequests, type Pending } from "./pending.js";
-import { newInstance, type QuickJSInstance } from "./wasm.js";
+import { boot, STACK_BYTES, template, templateError, type Template } from "./boot.js";
+import { capPages, newInstance, type QuickJSInstance } from "./wasm.js";
 import {
   checkResponseMeta,
   parseOutboxRecord,
@@ -60,7 +60,8 @@ export interface SandboxInit {
 const MAX_TIMERS = 10_000;
 /** Prefix of a module name that stands for a refused import; no file name starts with it. */
 const REFUSED = "\u0001refused:";
-const STACK_BYTES = 512 * 1024;
+
+let templateWarned = false;
 
 export class Sandbox implements HostHooks {
   readonly site: string;
@@ -71,6 +72,8 @@ export class Sandbox implements HostHooks {
   readonly createdAt = Date.now();
   lastUsed = Date.now();
   requests = 0;
+  /** Booted from a copy of the worker's template (boot.ts), not by evaluating the prelude. */
+  readonly fromTemplate: boolean;
   /** Set once the sandbox is abandoned; it then answers nothing. */
   deadReason: string | null = null;
   /** Called once when the sandbox is abandoned, so its owner can drop it. */
@@ -97,7 +100,7 @@ export class Sandbox implements HostHooks {
   #timers = new Map<number, NodeJS.Timeout>();
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
-  private constructor(init: SandboxInit, instance: QuickJSInstance) {
+  private constructor(init: SandboxInit, instance: QuickJSInstance, template: Template | null) {
     this.site = init.site;
     this.generation = init.generation;
     this.settings = init.settings;
@@ -107,41 +110,42 @@ export class Sandbox implements HostHooks {
       this.#wallTimeout(id, p),
     );
     this.#worker = init.worker;
-    const runtime = instance.module.newRuntime();
-    this.#runtime = runtime;
-    // QuickJS's own count throws a catchable "out of memory" before the hard wasm cap is reached.
-    runtime.setMemoryLimit(Math.max(8 << 20, instance.capBytes - (6 << 20)));
-    runtime.setMaxStackSize(STACK_BYTES);
-    runtime.setInterruptHandler(() => {
-      if (performance.now() <= this.#deadline) return false;
-      this.#interrupted = true;
-      return true;
-    });
     // A failing normalizer loses its message in quickjs-emscripten 0.32 (the loader is still
     // called, with garbage), so a refusal travels as a name the loader turns into the error.
-    runtime.setModuleLoader(
-      (name) => {
-        const source = name.startsWith(REFUSED)
-          ? undefined
-          : VERSION_SUFFIX.test(name)
-            ? init.readFresh?.(name.replace(VERSION_SUFFIX, ""))
-            : this.#files[name];
-        if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
-        this.loaded.add(name);
-        return source;
+    const booted = boot(
+      instance,
+      {
+        // QuickJS's own count throws a catchable "out of memory" before the wasm cap is reached.
+        memoryLimitBytes: Math.max(8 << 20, instance.capBytes - (6 << 20)),
+        stackBytes: STACK_BYTES,
+        interrupt: () => {
+          if (performance.now() <= this.#deadline) return false;
+          this.#interrupted = true;
+          return true;
+        },
+        load: (name) => {
+          const source = name.startsWith(REFUSED)
+            ? undefined
+            : VERSION_SUFFIX.test(name)
+              ? init.readFresh?.(name.replace(VERSION_SUFFIX, ""))
+              : this.#files[name];
+          if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
+          this.loaded.add(name);
+          return source;
+        },
+        normalize: (base, requested) => {
+          const r = resolveSpecifier(base, requested, this.#files);
+          return r.ok ? r.name : REFUSED + r.message;
+        },
+        hooks: this,
       },
-      (base, requested) => {
-        const r = resolveSpecifier(base, requested, this.#files);
-        return r.ok ? r.name : REFUSED + r.message;
-      },
+      template,
     );
-    const ctx = runtime.newContext();
-    this.#ctx = ctx;
-    installHost(ctx, this);
-    const entry = ctx.unwrapResult(ctx.evalCode(preludeSource(), PRELUDE_NAME));
-    ctx.setProp(ctx.global, "__host", ctx.undefined);
-    const del = ctx.unwrapResult(ctx.evalCode("delete globalThis.__host", PRELUDE_NAME));
-    del.dispose();
+    this.fromTemplate = booted.copied;
+    this.#runtime = booted.runtime;
+    const ctx = (this.#ctx = booted.ctx);
+    const entry = ctx.getProp(booted.keeper, "e");
+    booted.keeper.dispose();
     const get = (name: string) => ctx.getProp(entry, name);
     this.#entry = {
       take: get("take"),
@@ -159,7 +163,15 @@ export class Sandbox implements HostHooks {
   }
 
   static async create(init: SandboxInit): Promise<Sandbox> {
-    return new Sandbox(init, await newInstance(init.settings.limits.memoryMb));
+    const { memoryMb } = init.settings.limits;
+    const tpl = await template();
+    if (tpl === null && !templateWarned) {
+      templateWarned = true;
+      init.log.error({ worker: init.worker }, `no sandbox template: ${templateError}`);
+    }
+    const fits = tpl !== null && tpl.pages <= capPages(memoryMb);
+    const instance = await newInstance(memoryMb, fits ? tpl.pages : undefined);
+    return new Sandbox(init, instance, fits ? tpl : null);
   }
 
   /** Carries the sandbox into a generation that changed none of the files it loaded. */

@@ -13,7 +13,7 @@ import {
   type QuickJSWASMModule,
 } from "quickjs-emscripten";
 
-const PAGE = 64 * 1024;
+export const PAGE_BYTES = 64 * 1024;
 /** Emscripten's build starts with 16 MiB; a smaller initial memory fails to instantiate. */
 const MIN_PAGES = 256;
 
@@ -34,12 +34,24 @@ export interface QuickJSInstance {
   readonly capBytes: number;
 }
 
-/** A fresh QuickJS instance whose linear memory can never grow past `memoryMb`. */
-export async function newInstance(memoryMb: number): Promise<QuickJSInstance> {
-  const maxPages = Math.max(MIN_PAGES, Math.floor((memoryMb * 1024 * 1024) / PAGE));
-  const memory = new WebAssembly.Memory({ initial: MIN_PAGES, maximum: maxPages });
+/** Pages of a `memoryMb` cap. */
+export function capPages(memoryMb: number): number {
+  return Math.max(MIN_PAGES, Math.floor((memoryMb * 1024 * 1024) / PAGE_BYTES));
+}
+
+/**
+ * A fresh QuickJS instance whose linear memory can never grow past `memoryMb`, starting at
+ * `initialPages` (a copy of a template needs the template's size).
+ */
+export async function newInstance(
+  memoryMb: number,
+  initialPages = MIN_PAGES,
+): Promise<QuickJSInstance> {
+  const maxPages = capPages(memoryMb);
+  const initial = Math.min(Math.max(MIN_PAGES, initialPages), maxPages);
+  const memory = new WebAssembly.Memory({ initial, maximum: maxPages });
   const module = await newQuickJSWASMModuleFromVariant(
     newVariant(RELEASE_SYNC, { wasmModule: await wasmModule(), wasmMemory: memory }),
   );
-  return { module, memory, capBytes: maxPages * PAGE };
+  return { module, memory, capBytes: maxPages * PAGE_BYTES };
 }

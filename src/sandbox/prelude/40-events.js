@@ -1,5 +1,4 @@
 // Event, CustomEvent, EventTarget, AbortController, AbortSignal; timers and queueMicrotask.
-const TIME_ORIGIN = DateNow();
 let eventState; // (event) -> private fields object, for EventTarget's dispatch
 
 class Event {
@@ -21,7 +20,7 @@ class Event {
       target: null,
       currentTarget: null,
       phase: 0,
-      timeStamp: DateNow() - TIME_ORIGIN,
+      timeStamp: DateNow() - timeOrigin,
     };
   }
   static {

@@ -149,6 +149,7 @@ function run(id, fn, request) {
 
 const entry = {
   init(envJson) {
+    initInstance();
     siteEnv = Object.freeze(dispatchParse(envJson));
   },
   dispatch(metaText, body) {
