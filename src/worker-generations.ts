@@ -9,6 +9,7 @@
  * sandbox, retired, for at most --reload-grace ms, then ends cleanly; a site keeps at most one
  * retired sandbox, so a newer switch ends the older one's streams at once.
  */
+import { SiteboxError } from "./errors.js";
 import type { Log } from "./log.js";
 import type { GenerationData, ToPrimary } from "./messages.js";
 import { Sandbox } from "./sandbox/sandbox.js";
@@ -51,24 +52,14 @@ export class WorkerGenerations {
         worker: this.#worker,
         log: this.#log,
       });
-      const routes =
-        gen.index.main !== null ? [gen.index.main] : [...new Set(gen.index.routes.values())];
-      for (const route of routes) {
-        try {
-          await side.load(route);
-        } catch (err) {
-          // Link errors ("Could not find export") carry no location: name the route at least.
-          const text = describeLoadError(err);
-          return reply(/\.m?js:\d/.test(text) ? text : `${route}: ${text}`);
-        }
-      }
     } catch (err) {
       return reply(describeLoadError(err));
     }
+    const error = await loadAll(side, gen);
     const entry = this.#sites.entries.get(site);
-    if (entry !== undefined && this.#latest.get(site) === data)
-      entry.prepared = { generation: gen, side };
-    reply(null);
+    if (error !== null || entry === undefined || this.#latest.get(site) !== data) drop(side);
+    else entry.prepared = { generation: gen, side };
+    reply(error);
   }
 
   drain(site: string, generation: number): void {
@@ -89,6 +80,8 @@ export class WorkerGenerations {
     if (entry === undefined) return;
     const prepared = entry.prepared;
     entry.prepared = null;
+    if (prepared !== null && (!ok || prepared.generation.number !== generation))
+      drop(prepared.side);
     if (ok && (prepared === null || prepared.generation.number !== generation)) {
       // Not prepared here (this worker started during the rollout): never serve the old one on.
       if (entry.current.number < generation) {
@@ -113,8 +106,11 @@ export class WorkerGenerations {
           entry.noteRebuild(`changed: ${changed.join(", ")}`);
           this.#sites.watchSandbox(entry, prepared.side);
           this.#retire(entry, running, generation);
-        } else running.adopt(generation, prepared.generation.data.snapshot.files);
-      }
+        } else {
+          running.adopt(generation, prepared.generation.data.snapshot.files);
+          drop(prepared.side);
+        }
+      } else drop(prepared.side); // the next request builds from the new generation
     }
     entry.onIdle = null;
     openGate(entry);
@@ -123,7 +119,7 @@ export class WorkerGenerations {
   /** `old` stops taking requests; its open streams go on for --reload-grace, then end cleanly. */
   #retire(entry: SiteEntry, old: Sandbox, by: number): void {
     if (entry.retired !== null) this.#endRetired(entry, `replaced by generation ${by}`);
-    if (old.inFlight === 0) return;
+    if (old.inFlight === 0) return drop(old);
     const timer = setTimeout(
       () => this.#endRetired(entry, `--reload-grace ${this.#graceMs} ms after the switch`),
       this.#graceMs,
@@ -138,12 +134,54 @@ export class WorkerGenerations {
     entry.retired = null;
     clearTimeout(retired.timer);
     const n = retired.sandbox.endStreams();
+    drop(retired.sandbox);
     if (n > 0)
       this.#log.info(
         `worker=${this.#worker} site=${entry.name}: ended ${n} streamed response${n === 1 ? "" : "s"} ` +
           `of generation ${retired.sandbox.generation} (${why})`,
       );
   }
+}
+
+/**
+ * Evaluates every route of `gen` in `side`, each within the site's --wall-timeout (a top-level
+ * await that never settles must not hold the rollout until the primary gives up). The error
+ * text, or null when all loaded.
+ */
+async function loadAll(side: Sandbox, gen: Generation): Promise<string | null> {
+  const routes =
+    gen.index.main !== null ? [gen.index.main] : [...new Set(gen.index.routes.values())];
+  const limitMs = gen.settings!.limits.wallTimeoutMs;
+  for (const route of routes) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(
+        () => resolve(`${route}: evaluation did not finish within ${limitMs} ms`),
+        limitMs,
+      );
+    });
+    const loaded = side.load(route).then(
+      () => null,
+      (err: unknown) => {
+        // Link errors ("Could not find export") carry no location: name the route at least.
+        const text = describeLoadError(err);
+        return /\.m?js:\d/.test(text) ? text : `${route}: ${text}`;
+      },
+    );
+    const error = await Promise.race([loaded, late]);
+    clearTimeout(timer);
+    if (error !== null) return error;
+  }
+  return null;
+}
+
+/**
+ * A sandbox no request will reach again (built to the side and not used, or retired): stops its
+ * timers, so nothing keeps the instance alive. Not a limit hit: nobody is told.
+ */
+function drop(sb: Sandbox): void {
+  sb.onDead = () => {};
+  sb.abandon(new SiteboxError("ERR_UNAVAILABLE", "generation replaced"));
 }
 
 /** Requests for the site wait at the gate until openGate (see server.ts handle). */

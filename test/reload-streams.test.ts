@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, type RunningServer } from "./helpers.js";
+import { request, startServer, type RunningServer } from "./helpers.js";
 import {
   baseline,
   healthyLoad,
@@ -28,10 +28,11 @@ const page = (tag: string) => `export default () => new Response("${tag}");`;
 let s: RunningServer;
 beforeAll(async () => {
   s = await startServer({
-    args: ["--debug-headers", "--reload-grace", "2500"],
+    args: ["--debug-headers", "--reload-grace", "2500", "--wall-timeout", "3000"],
     sites: {
       healthy: { "index.js": page("healthy") },
       streamer: { "index.js": page("v1"), "sse.js": sse("v1") },
+      hanger: { "index.js": page("h1") },
     },
   });
 });
@@ -112,6 +113,22 @@ describe("open streams and a reload", () => {
     expect(ends.every((e) => e.complete && e.at - t < 2000)).toBe(true);
     await s.waitFor(/site=streamer: ended \d+ streamed responses? of generation \d+ \(replaced by/);
     for (const st of newer) st.close();
+    expect(s.stderr()).not.toMatch(/killing worker|died/);
+  });
+
+  it("a generation whose module never finishes evaluating is rejected; no worker is killed", async () => {
+    expect((await request(s.url, "/", { headers: { host: "hanger" } })).text).toBe("h1");
+    const load = healthyLoad(s.url, "healthy", "healthy");
+    writeFileSync(
+      join(s.dir, "hanger/index.js"),
+      `await new Promise((r) => setTimeout(r, 1e9)); ${page("h2")}`,
+    );
+    await s.waitFor(
+      /site=hanger: new generation \d+ rejected, still serving 1: index\.js: evaluation did not finish within 3000 ms/,
+    );
+    expect((await request(s.url, "/", { headers: { host: "hanger" } })).text).toBe("h1");
+    const result = await load.stop();
+    expect(result.failures).toEqual([]);
     expect(s.stderr()).not.toMatch(/killing worker|died/);
   });
 });
