@@ -39,6 +39,9 @@ export interface WorkerLink {
 
 type Phase = "prepared" | "drained";
 
+/** What a rejection is remembered by: the folder and the content hash. */
+const contentKey = (s: Snapshot) => `${s.root}\0${s.hash}`;
+
 /** A site that could not be read is not read again for this long, however many requests ask. */
 const FAILED_RETRY_MS = 1000;
 
@@ -70,7 +73,13 @@ export class Generations {
       await state.busy;
       state = this.#sites.get(site) ?? state;
     }
-    return { site, generation: state.generation, snapshot: state.snapshot };
+    // The disk holds content every worker rejected: hand out the live files with the stamps of
+    // what is on disk, so a `stat` worker stops reporting a change that was already judged.
+    const snapshot =
+      state.rejected !== null && state.rejected === contentKey(state.seen)
+        ? { ...state.snapshot, stamps: state.seen.stamps }
+        : state.snapshot;
+    return { site, generation: state.generation, snapshot };
   }
 
   get sites(): ReadonlyMap<string, Readonly<SiteState>> {
@@ -221,7 +230,7 @@ export class Generations {
       state.rejected = null;
       return;
     }
-    const content = `${snapshot.root}\0${snapshot.hash}`;
+    const content = contentKey(snapshot);
     if (content === state.rejected) return; // the same broken content: its error still stands
     const generation = state.generation + 1;
     const data: GenerationData = { site, generation, snapshot };

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeSites, request, startServer, type RunningServer } from "./helpers.js";
+import { makeSites, request, sleep, startServer, type RunningServer } from "./helpers.js";
 import { baseline, healthyLoad, until } from "./healthy.js";
 
 const page = (text: string) => `export default () => new Response(${JSON.stringify(text)});`;
@@ -104,5 +104,19 @@ describe("the watcher and the snapshot walk a bounded tree", () => {
     expect((await statusOf("grower")).loadError).toBeNull();
     expect((await primary()).rssMiB).toBeLessThan(200);
     expect(s.stderr()).not.toMatch(/died|killing worker/);
+  });
+
+  it("a rejected edit is judged once: the re-scan does not prepare it again", async () => {
+    writeFileSync(join(sites, "looper/_lib/v.js"), "export const v = ;");
+    await s.waitFor(/site=looper: new generation \d+ rejected/);
+    const rejections = () => s.stderr().match(/site=looper: new generation \d+ rejected/g)!.length;
+    const n = rejections();
+    await sleep(2500); // two re-scans (--rescan 1000)
+    expect(rejections()).toBe(n);
+    expect((await get("looper")).text).toBe("looper 2");
+    writeFileSync(join(sites, "looper/_lib/v.js"), "export const v = 3;");
+    await until("the fix is served", async () =>
+      (await get("looper")).text === "looper 3" ? true : undefined,
+    );
   });
 });
