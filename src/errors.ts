@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   ERR_MEMORY: 503,
   /** The request body is larger than `--max-body`. */
   ERR_BODY_TOO_LARGE: 413,
+  /** The handler let escape the error from parsing a malformed request body (JSON, form data). */
+  ERR_BAD_BODY: 400,
   /** The worker is shutting down or the site is being rebuilt and could not be served. */
   ERR_UNAVAILABLE: 503,
 } as const;
@@ -45,6 +47,8 @@ export function toStatus(err: unknown): number {
 /** The short text a client sees: never a message or stack from inside. */
 export function publicMessage(status: number): string {
   switch (status) {
+    case 400:
+      return "Bad Request";
     case 404:
       return "Not Found";
     case 413:

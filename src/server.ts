@@ -132,7 +132,7 @@ export function createSiteServer(
       x.res.end();
     },
     fail(err: SiteboxError) {
-      if (x.entry !== null) x.entry.noteError(err.message);
+      if (x.entry !== null) x.entry.noteError(err.message, err.code === "ERR_MODULE_LOAD");
       sendError(x, err);
     },
   });

@@ -78,6 +78,8 @@ export class SiteEntry {
   limitKills = 0;
   lastError: string | null = null;
   lastErrorAt = 0;
+  /** The last module load failure, for the generation it happened in. */
+  loadError: { generation: number; message: string } | null = null;
   readonly rebuilds: { at: number; generation: number; reason: string }[] = [];
   readonly latency: RecordableHistogram = createHistogram();
   /** `legacy` policy: per route file, its last seen mtime (s), last check and version. */
@@ -99,9 +101,10 @@ export class SiteEntry {
     };
   }
 
-  noteError(message: string): void {
+  noteError(message: string, moduleLoad = false): void {
     this.lastError = message;
     this.lastErrorAt = Date.now();
+    if (moduleLoad) this.loadError = { generation: this.current.number, message };
   }
 
   noteRebuild(reason: string): void {
@@ -124,6 +127,8 @@ export class SiteEntry {
       modules: this.sandbox ? [...this.sandbox.loaded] : [],
       lastError: this.lastError,
       lastErrorAt: this.lastErrorAt || undefined,
+      loadError:
+        this.loadError?.generation === this.current.number ? this.loadError.message : undefined,
       rebuilds: [...this.rebuilds],
     };
   }

@@ -13,6 +13,8 @@ export interface SiteStats {
   lastError: string | null;
   /** When `lastError` was set (ms since the epoch); the status page shows the newest. Optional. */
   lastErrorAt?: number;
+  /** A module of the live generation failed to load in this worker (its message). Optional. */
+  loadError?: string;
   rebuilds: { at: number; generation: number; reason: string }[];
 }
 

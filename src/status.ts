@@ -42,7 +42,10 @@ export interface SiteAggregate {
   workers: number;
   sandboxBytes: number;
   modules: string[];
-  /** The primary's: the newest generation failed to load in the workers (the old one serves). */
+  /**
+   * The primary's: the newest generation failed to load in the workers (the old one serves); else
+   * a worker's: a module of the live generation failed to load there (its requests answer 500).
+   */
   loadError: string | null;
   /** The workers' most recent error for the site (a module that failed to load, a limit hit). */
   lastError: string | null;
@@ -76,7 +79,8 @@ export function aggregateSites(s: StatusSnapshot): SiteAggregate[] {
       workers: s.workers.length,
       sandboxBytes: sum((x) => x.sandboxBytes),
       modules: [...new Set(per.flatMap((x) => x.modules))].sort(),
-      loadError: s.loadErrors[site] ?? null,
+      loadError:
+        s.loadErrors[site] ?? per.find((x) => x.loadError !== undefined)?.loadError ?? null,
       lastError: erred?.lastError ?? null,
       lastErrorAt: erred?.lastErrorAt ?? null,
     };

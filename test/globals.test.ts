@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { request, startServer, type RunningServer } from "./helpers.js";
+import { request, startServer, type RunningServer, BATCH_ARGS } from "./helpers.js";
 
 const CHECKS = String.raw`
 const checks = [];
@@ -134,6 +134,7 @@ let server: RunningServer;
 
 beforeAll(async () => {
   server = await startServer({
+    args: BATCH_ARGS,
     sites: {
       default: {
         "globals.js": CHECKS,

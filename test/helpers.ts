@@ -57,6 +57,12 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * For servers whose requests run many checks in one go: --timeout bounds a run of site code by the
+ * wall clock, and on a loaded machine such a run can take seconds without being a runaway.
+ */
+export const BATCH_ARGS = ["--timeout", "15000"];
+
 /** Spawns `sitebox serve DIR --port 0` and waits for its "serving" line. */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const dir = opts.dir ?? makeSites(opts.sites ?? {});

@@ -5,6 +5,9 @@
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
+import { clockFunctions } from "./host/clock.js";
+import { urlSetterFunctions } from "./host/url-setters.js";
+import { zlibFunctions } from "./host/zlib.js";
 
 /** What a sandbox does with the calls that concern its requests. */
 export interface HostHooks {
@@ -56,6 +59,9 @@ export function installHost(ctx: QuickJSContext, hooks: HostHooks): void {
     ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
   const fns: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | void> = {
+    ...zlibFunctions(ctx),
+    ...urlSetterFunctions(ctx),
+    ...clockFunctions(ctx),
     respond: (meta, body) => hooks.respond(str(meta), data(body)),
     chunk: (id, d) => {
       const v = data(d);

@@ -1,21 +1,55 @@
-/** Reads the in-sandbox prelude (plain JS files, see prelude/README.md) once per process. */
+/**
+ * Reads the in-sandbox prelude (plain JS files, see prelude/README.md) once per process: our own
+ * files, and two npm packages read from node_modules as they are installed (nothing generated is
+ * committed).
+ */
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** src/ and dist/ sit side by side, so the prelude is found from either. */
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "../../src/sandbox/prelude");
+const require = createRequire(import.meta.url);
 
-const ORDER = [
+/**
+ * A package's UMD/CommonJS build, evaluated as a function inside the prelude's scope: its free
+ * names (queueMicrotask, DOMException, AbortController, structuredClone) resolve to the
+ * prelude's own, captured before site code runs, not to globals a site may replace.
+ */
+function vendored(name: string, file: string): string {
+  const src = readFileSync(require.resolve(file), "utf8");
+  return (
+    `const ${name} = (function () {\nconst module = { exports: {} };\nconst exports = module.exports;\n` +
+    `${src}\n;return module.exports;\n})();`
+  );
+}
+
+/** The source of a package evaluated on first use only (see 85-urlpattern.js). */
+function deferred(name: string, file: string): string {
+  const src = readFileSync(require.resolve(file), "utf8");
+  return `const ${name} = ${JSON.stringify(src)};`;
+}
+
+type Part = string | (() => string);
+const ORDER: Part[] = [
   "10-base.js",
   "12-instance.js",
+  "15-webidl.js",
   "20-encoding.js",
   "30-url.js",
   "40-events.js",
+  // The WHATWG reference implementation, as web-streams-polyfill's ponyfill build.
+  () => vendored("webStreams", "web-streams-polyfill/dist/ponyfill.js"),
   "50-streams.js",
+  "55-transform-streams.js",
   "60-body.js",
+  "65-multipart.js",
   "70-fetch.js",
   "80-misc.js",
+  () => deferred("URL_PATTERN_SOURCE", "urlpattern-polyfill/urlpattern"),
+  "85-platform.js",
+  "87-load-errors.js",
   "90-dispatch.js",
 ];
 
@@ -25,7 +59,9 @@ let source: string | undefined;
 export function preludeSource(): string {
   source ??=
     '(function (host) {\n"use strict";\n' +
-    ORDER.map((f) => `// ${f}\n` + readFileSync(join(DIR, f), "utf8")).join("\n") +
+    ORDER.map((p) =>
+      typeof p === "string" ? `// ${p}\n` + readFileSync(join(DIR, p), "utf8") : p(),
+    ).join("\n") +
     "\n})(globalThis.__host)";
   return source;
 }

@@ -447,6 +447,12 @@ export class Sandbox implements HostHooks {
       return;
     }
     const route = p?.route;
+    if (kind === "body") {
+      // The client's fault, not the site's: one line, no stack.
+      this.#log.error(this.#tags(route), `bad request body (400): ${message}`);
+      p?.sink.fail(new SiteboxError("ERR_BAD_BODY", message));
+      return;
+    }
     const detail = stack && !stack.includes(message) ? `${message}\n${stack}` : stack || message;
     this.#log.error(
       this.#tags(route),

@@ -308,25 +308,26 @@ function listGet(list, lname) {
   return out;
 }
 
-// Appends init (Headers, sequence of pairs or record) to a flat list, validating.
+// Appends init (Headers, sequence of pairs or record) to a flat list, validating (15-webidl.js).
 function headersFill(list, init) {
-  if (init === undefined || init === null) return list;
+  if (init === undefined) return list;
   if (!isObject(init)) throw new TypeError("Headers: init must be an object");
   if (isHeaders(init)) {
     const src = headersList(init);
     for (let i = 0; i < src.length; i++) list.push(src[i]);
-  } else if (typeof init[SymbolIterator] === "function") {
-    for (const pair of init) {
-      if (!isObject(pair)) throw new TypeError("Headers: each header must be a [name, value] pair");
-      const a = isArray(pair) ? pair : ArrayFrom(pair);
-      if (a.length !== 2) throw new TypeError("Headers: each header must be a [name, value] pair");
-      list.push(headerName(a[0]), headerValue(a[1]));
-    }
-  } else {
-    const keys = ObjectKeys(init);
-    for (let i = 0; i < keys.length; i++)
-      list.push(headerName(keys[i]), headerValue(init[keys[i]]));
+    return list;
   }
+  const method = webidlIteratorMethod(init, "Headers");
+  const flat =
+    method !== undefined
+      ? webidlPairs(init, method, (v) => v, "Headers")
+      : webidlRecord(
+          init,
+          (k) => k,
+          (v) => v,
+          "Headers",
+        );
+  for (let i = 0; i < flat.length; i += 2) list.push(headerName(flat[i]), headerValue(flat[i + 1]));
   return list;
 }
 

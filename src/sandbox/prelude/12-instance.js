@@ -35,6 +35,7 @@ ObjectDefineProperty(Math, "random", { value: random, writable: true, configurab
 
 function initInstance() {
   timeOrigin = DateNow();
+  performanceOrigin = host.now(); // 85-platform.js
   randomState.set(new Uint32Array(host.randomBytes(16)));
   // An all-zero state would stay zero forever.
   if ((randomState[0] | randomState[1] | randomState[2] | randomState[3]) === 0) randomState[0] = 1;

@@ -1,5 +1,5 @@
-// URL and URLSearchParams. Parsing is the host's WHATWG parser; setters rebuild an href and parse
-// it again, which matches the spec's state-override parsing for all but odd inputs.
+// URL and URLSearchParams. Parsing and the setters' state-override parsing are the host's WHATWG
+// URL (Node's, exact).
 // Name-value lists of URLSearchParams and FormData: flat [name, value, name, value, ...] arrays.
 function pairsGet(list, name) {
   for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
@@ -87,6 +87,7 @@ function installPairIterable(proto, listOf) {
 }
 
 let paramsAttach; // (params, url, list) for URL.searchParams
+let paramsEntries; // the original URLSearchParams.prototype.entries
 let paramsReplace; // (params, list) after the URL's query changed
 let urlSetQuery; // (url, serialized) after the params changed
 
@@ -97,22 +98,16 @@ class URLSearchParams {
     if (init === INTERNAL) return;
     const list = this.#list;
     if (isObject(init)) {
-      if (#list in init) {
+      const method = webidlIteratorMethod(init, "URLSearchParams");
+      if (#list in init && method === paramsEntries) {
         this.#list = init.#list.slice();
-      } else if (typeof init[SymbolIterator] === "function") {
-        for (const pair of init) {
-          if (!isObject(pair) || typeof pair[SymbolIterator] !== "function") {
-            throw new TypeError("URLSearchParams: each pair must be an iterable [name, value]");
-          }
-          const a = ArrayFrom(pair);
-          if (a.length !== 2) {
-            throw new TypeError("URLSearchParams: each pair must have exactly two items");
-          }
-          list.push(toUSVString(a[0]), toUSVString(a[1]));
-        }
-      } else {
-        for (const key of ObjectKeys(init)) list.push(toUSVString(key), toUSVString(init[key]));
+        return;
       }
+      const flat =
+        method !== undefined
+          ? webidlPairs(init, method, toUSVString, "URLSearchParams")
+          : webidlRecord(init, toUSVString, toUSVString, "URLSearchParams");
+      for (let i = 0; i < flat.length; i++) list.push(flat[i]);
     } else {
       const s = toUSVString(init);
       parseUrlencoded(s.charCodeAt(0) === 63 ? s.slice(1) : s, list);
@@ -120,6 +115,7 @@ class URLSearchParams {
   }
   static {
     installPairIterable(this.prototype, (p) => p.#list);
+    paramsEntries = this.prototype.entries;
     paramsAttach = (p, url, list) => {
       p.#url = url;
       p.#list = list;
@@ -181,8 +177,6 @@ class URLSearchParams {
 setToStringTag(URLSearchParams, "URLSearchParams");
 defineGlobal("URLSearchParams", URLSearchParams);
 
-const SPECIAL_SCHEMES = { "ftp:": 1, "file:": 1, "http:": 1, "https:": 1, "ws:": 1, "wss:": 1 };
-
 // Parsed parts of recently seen absolute URLs (handlers run `new URL(request.url)` a lot). The
 // parts objects are frozen and shared: a URL replaces its parts, never mutates them.
 const URL_CACHE = new Map();
@@ -239,36 +233,27 @@ class URL {
       u.#p = ObjectFreeze({ ...u.#p, search, href: pre + search + frag });
     };
   }
-  #hasAuthority() {
-    return this.#p.href.startsWith(this.#p.protocol + "//");
-  }
-  #opaquePath() {
-    const p = this.#p;
-    return !SPECIAL_SCHEMES[p.protocol] && !this.#hasAuthority() && !p.pathname.startsWith("/");
-  }
   // Parses href and, if valid, adopts it; keeps searchParams in step.
   #reparse(href) {
     const p = parseURLParts(href);
     if (p === null) return false;
-    this.#p = p;
-    if (this.#params) paramsReplace(this.#params, parseUrlencoded(p.search.slice(1), []));
+    this.#adopt(p);
     return true;
   }
-  #rebuild(change) {
-    const p = { ...this.#p, ...change };
-    let s = p.protocol + "//";
-    if (p.username || p.password) {
-      s += p.username + (p.password ? ":" + p.password : "") + "@";
-    }
-    s += p.hostname + (p.port ? ":" + p.port : "");
-    const [, query, frag] = splitHref(this.#p.href);
-    return this.#reparse(s + p.pathname + query + frag);
+  #adopt(p) {
+    this.#p = p;
+    if (this.#params) paramsReplace(this.#params, parseUrlencoded(p.search.slice(1), []));
+  }
+  // The spec's setters (state-override parsing) are Node's, applied on the host.
+  #set(name, v) {
+    const json = host.urlSet(this.#p.href, name, toUSVString(v));
+    if (json !== "") this.#adopt(ObjectFreeze(JSONparse(json)));
   }
   get href() {
     return this.#p.href;
   }
   set href(v) {
-    if (!this.#reparse(String(v))) throw new TypeError(`Invalid URL: ${String(v)}`);
+    if (!this.#reparse(toUSVString(v))) throw new TypeError(`Invalid URL: ${String(v)}`);
   }
   get origin() {
     return this.#p.origin;
@@ -277,102 +262,49 @@ class URL {
     return this.#p.protocol;
   }
   set protocol(v) {
-    const p = this.#p;
-    const s = String(v);
-    const colon = s.indexOf(":");
-    const scheme = (colon < 0 ? s : s.slice(0, colon)).toLowerCase() + ":";
-    if (!/^[a-z][a-z0-9+.-]*:$/.test(scheme)) return;
-    if (!SPECIAL_SCHEMES[scheme] !== !SPECIAL_SCHEMES[p.protocol]) return;
-    if (scheme === "file:" && (p.username || p.password || p.port)) return;
-    if (p.protocol === "file:" && p.hostname === "") return;
-    this.#reparse(scheme + p.href.slice(p.protocol.length));
+    this.#set("protocol", v);
   }
   get username() {
     return this.#p.username;
   }
   set username(v) {
-    if (this.#p.hostname === "" || this.#p.protocol === "file:") return;
-    this.#rebuild({ username: percentEncode(String(v), USERINFO_SAFE, false) });
+    this.#set("username", v);
   }
   get password() {
     return this.#p.password;
   }
   set password(v) {
-    if (this.#p.hostname === "" || this.#p.protocol === "file:") return;
-    this.#rebuild({ password: percentEncode(String(v), USERINFO_SAFE, false) });
+    this.#set("password", v);
   }
   get host() {
     return this.#p.host;
   }
   set host(v) {
-    this.#setHost(String(v), true);
+    this.#set("host", v);
   }
   get hostname() {
     return this.#p.hostname;
   }
   set hostname(v) {
-    this.#setHost(String(v), false);
-  }
-  #setHost(s, withPort) {
-    if (this.#opaquePath()) return;
-    const special = !!SPECIAL_SCHEMES[this.#p.protocol];
-    const end = s.search(special ? /[/?#\\]/ : /[/?#]/);
-    if (end >= 0) s = s.slice(0, end);
-    const close = s.startsWith("[") ? s.indexOf("]") : -1;
-    const colon = s.indexOf(":", close < 0 ? 0 : close);
-    const hostname = colon < 0 ? s : s.slice(0, colon);
-    // '@' would turn into userinfo when reparsed; it is a forbidden host code point anyway.
-    if (hostname.includes("@")) return;
-    if (hostname === "" && (special || !this.#hasAuthority())) return; // no change, as Node
-    const change = { hostname };
-    if (colon >= 0) {
-      if (!withPort || this.#p.protocol === "file:") return;
-      const digits = /^\d*/.exec(s.slice(colon + 1))[0];
-      if (digits !== "") change.port = digits;
-    }
-    if (change.port === undefined && hostname === "") change.port = "";
-    this.#rebuild(change);
+    this.#set("hostname", v);
   }
   get port() {
     return this.#p.port;
   }
   set port(v) {
-    if (this.#p.hostname === "" || this.#p.protocol === "file:") return;
-    const s = String(v);
-    const digits = /^\d*/.exec(s)[0];
-    if (s !== "" && digits === "") return;
-    this.#rebuild({ port: digits });
+    this.#set("port", v);
   }
   get pathname() {
     return this.#p.pathname;
   }
   set pathname(v) {
-    if (this.#opaquePath()) return;
-    const p = this.#p;
-    let path = String(v).replaceAll("?", "%3F").replaceAll("#", "%23");
-    const special = !!SPECIAL_SCHEMES[p.protocol];
-    const first = path[0];
-    // A non-opaque path always serializes with a leading "/", except an empty one after a host.
-    const keepEmpty = path === "" && !special && this.#hasAuthority();
-    if (!keepEmpty && first !== "/" && !(special && first === "\\")) path = "/" + path;
-    const [pre, query, frag] = splitHref(p.href);
-    let prefix = pre.slice(0, pre.length - p.pathname.length);
-    if (prefix.endsWith(":/.") && !this.#hasAuthority()) prefix = prefix.slice(0, -2);
-    if (!this.#hasAuthority() && path.startsWith("//")) prefix += "/.";
-    this.#reparse(prefix + path + query + frag);
+    this.#set("pathname", v);
   }
   get search() {
     return this.#p.search;
   }
   set search(v) {
-    let s = String(v);
-    const [pre, , frag] = splitHref(this.#p.href);
-    if (s === "") {
-      this.#reparse(pre + frag);
-      return;
-    }
-    if (s[0] === "?") s = s.slice(1);
-    this.#reparse(pre + "?" + s.replaceAll("#", "%23") + frag);
+    this.#set("search", v);
   }
   get searchParams() {
     if (this.#params === null) {
@@ -385,14 +317,7 @@ class URL {
     return this.#p.hash;
   }
   set hash(v) {
-    let s = String(v);
-    const [pre, query] = splitHref(this.#p.href);
-    if (s === "") {
-      this.#reparse(pre + query);
-      return;
-    }
-    if (s[0] === "#") s = s.slice(1);
-    this.#reparse(pre + query + "#" + s);
+    this.#set("hash", v);
   }
   toString() {
     return this.#p.href;

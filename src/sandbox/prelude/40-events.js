@@ -5,12 +5,17 @@ class Event {
   #s;
   constructor(type, eventInitDict) {
     if (arguments.length === 0) throw new TypeError("Event: 1 argument required");
-    const o = eventInitDict ?? {};
+    const t = toDOMString(type);
+    // EventInit's members in WebIDL order: bubbles, cancelable, composed.
+    const o = webidlDictionary(eventInitDict, "Event");
+    const bubbles = o !== undefined && !!o.bubbles;
+    const cancelable = o !== undefined && !!o.cancelable;
+    const composed = o !== undefined && !!o.composed;
     this.#s = {
-      type: String(type),
-      bubbles: !!o.bubbles,
-      cancelable: !!o.cancelable,
-      composed: !!o.composed,
+      type: t,
+      bubbles,
+      cancelable,
+      composed,
       defaultPrevented: false,
       stop: false,
       stopImmediate: false,
@@ -102,7 +107,8 @@ class CustomEvent extends Event {
   constructor(type, eventInitDict) {
     if (arguments.length === 0) throw new TypeError("CustomEvent: 1 argument required");
     super(type, eventInitDict);
-    this.#detail = eventInitDict?.detail ?? null;
+    const o = webidlDictionary(eventInitDict, "CustomEvent");
+    this.#detail = o === undefined || o.detail === undefined ? null : o.detail;
   }
   get detail() {
     return this.#detail;

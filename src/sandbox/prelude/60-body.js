@@ -22,30 +22,34 @@ class Blob {
   #type;
   constructor(blobParts, options) {
     if (blobParts === INTERNAL) return;
-    const parts = [];
-    const endings = options?.endings === undefined ? "transparent" : String(options.endings);
+    // WebIDL order: the parts are converted first, then the options (endings, then type).
+    let items = [];
+    if (blobParts !== undefined) {
+      const method = isObject(blobParts) ? webidlIteratorMethod(blobParts, "Blob") : undefined;
+      if (method === undefined) throw new TypeError("Blob: blobParts must be a sequence");
+      items = webidlSequence(
+        blobParts,
+        method,
+        (part) =>
+          isObject(part) && (#bytes in part || bytesOf(part) !== null) ? part : toUSVString(part),
+        "Blob",
+      );
+    }
+    const o = webidlDictionary(options, "Blob");
+    const endings = o?.endings === undefined ? "transparent" : toDOMString(o.endings);
     if (endings !== "transparent" && endings !== "native") {
       throw new TypeError("Blob: endings must be 'transparent' or 'native'");
     }
-    if (blobParts !== undefined) {
-      if (!isObject(blobParts) || typeof blobParts[SymbolIterator] !== "function") {
-        throw new TypeError("Blob: blobParts must be a sequence");
-      }
-      for (const part of blobParts) {
-        if (isObject(part) && #bytes in part) parts.push(part.#bytes);
-        else {
-          const u8 = bytesOf(part);
-          if (u8 !== null) parts.push(copyBytes(u8));
-          else {
-            let s = toUSVString(part);
-            if (endings === "native") s = s.replace(/\r\n?/g, "\n");
-            parts.push(utf8Encode(s));
-          }
-        }
-      }
+    const type = o?.type === undefined ? undefined : toDOMString(o.type);
+    const parts = [];
+    for (const part of items) {
+      if (typeof part === "string") {
+        parts.push(utf8Encode(endings === "native" ? part.replace(/\r\n?/g, "\n") : part));
+      } else if (#bytes in part) parts.push(part.#bytes);
+      else parts.push(copyBytes(bytesOf(part)));
     }
     this.#bytes = parts.length === 0 ? new Uint8Array(0) : concatBytes(parts);
-    this.#type = normalizeBlobType(options?.type);
+    this.#type = normalizeBlobType(type);
   }
   static {
     blobBytes = (b) => b.#bytes;
@@ -175,7 +179,7 @@ class Headers {
   #sorted = null;
   constructor(init) {
     if (init === INTERNAL) return;
-    this.#list = headersFill([], init);
+    this.#list = headersFill([], init); // null throws: HeadersInit is not nullable
   }
   static {
     headersList = (h) => h.#list;
@@ -277,8 +281,10 @@ defineGlobal("Headers", Headers);
 // Body state of a Request or Response. kind: "text" (data: string), "bytes" (data: Uint8Array;
 // owned: nobody else holds it) or "stream" (stream set at once). For text and bytes the stream is
 // made only when someone reads `.body`; until then reads take the data directly.
+// fromClient: the bytes came from the HTTP client (an incoming request's body), so a failure to
+// parse them is the client's error (see clientBodyError).
 function newBody(kind, data, owned) {
-  return { kind, data, owned, stream: null, used: false };
+  return { kind, data, owned, stream: null, used: false, fromClient: false };
 }
 const NO_BODY = ObjectFreeze(newBody("none", null, false));
 // A text body already handed to the host (shared, so never given a stream of its own).
@@ -308,24 +314,17 @@ function extractBody(init) {
       extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
       return init.toString();
     }
-    if (init instanceof ReadableStream) {
-      const st = streamState(init);
-      if (st.disturbed || st.reader !== null) {
+    if (init instanceof FormData) {
+      const { bytes, type } = serializeMultipart(formList(init));
+      extractedType = type;
+      return newBody("bytes", bytes, true);
+    }
+    if (isReadableStream(init)) {
+      if (streamUnusable(init))
         throw new TypeError("the ReadableStream is locked or has been read");
-      }
       const b = newBody("stream", null, false);
       b.stream = init;
       return b;
-    }
-    if (init instanceof FormData) {
-      // Only string fields: sent urlencoded, as multipart encoding is not implemented.
-      const list = formList(init);
-      for (let i = 1; i < list.length; i += 2) {
-        if (typeof list[i] !== "string")
-          throw new TypeError("multipart/form-data is not supported");
-      }
-      extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
-      return serializeUrlencoded(list);
     }
   }
   extractedType = "text/plain;charset=UTF-8";
@@ -333,22 +332,18 @@ function extractBody(init) {
 }
 
 function bodyUnusable(b) {
-  if (b.used) return true;
-  if (b.stream === null) return false;
-  const st = streamState(b.stream);
-  return st.disturbed || st.reader !== null;
+  return b.used || (b.stream !== null && streamUnusable(b.stream));
 }
 
 function bodyUsed(b) {
-  return b.used || (b.stream !== null && streamState(b.stream).disturbed);
+  return b.used || (b.stream !== null && streamDisturbed(b.stream));
 }
 
 function bodyStream(b) {
   if (b.kind === "none") return null;
   if (b.stream === null) {
     if (b.used) {
-      const s = new ReadableStream({ start: (c) => c.close() });
-      streamState(s).disturbed = true;
+      const s = streamUsed();
       if (b === USED_BODY) return s;
       b.stream = s;
     } else if (b.kind === "text") b.stream = streamOfBytes(utf8Encode(b.data));
@@ -379,8 +374,27 @@ function bodyArrayBuffer(b) {
   return bodyConsume(b, false).then(bufferOf);
 }
 
+// Errors from parsing a client's body (malformed JSON or form data). The dispatcher answers 400,
+// not 500, when a handler lets one of these very errors escape.
+const CLIENT_BODY_ERRORS = new WeakSet();
+
+function clientBodyError(b, e) {
+  if (b.fromClient && isObject(e)) CLIENT_BODY_ERRORS.add(e);
+  return e;
+}
+
+function isClientBodyError(e) {
+  return isObject(e) && CLIENT_BODY_ERRORS.has(e);
+}
+
 function bodyJSON(b) {
-  return bodyConsume(b, true).then(JSONparse);
+  return then(bodyConsume(b, true), (text) => {
+    try {
+      return JSONparse(text);
+    } catch (e) {
+      throw clientBodyError(b, e);
+    }
+  });
 }
 
 function bodyBlob(b, contentType) {
@@ -388,14 +402,31 @@ function bodyBlob(b, contentType) {
 }
 
 function bodyFormData(b, contentType) {
-  const essence = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  const type = contentType ?? "";
+  const essence = type.split(";")[0].trim().toLowerCase();
   if (essence === "multipart/form-data") {
-    return PromiseReject(new TypeError("multipart/form-data is not supported"));
+    const boundary = multipartBoundary(type);
+    if (boundary === null) {
+      return PromiseReject(clientBodyError(b, multipartError("no boundary in the Content-Type")));
+    }
+    return then(bodyConsume(b, false), (u8) => {
+      const fd = new FormData();
+      try {
+        const list = parseMultipart(u8, boundary);
+        const into = formList(fd);
+        for (let i = 0; i < list.length; i++) into.push(list[i]);
+      } catch (e) {
+        throw clientBodyError(b, e);
+      }
+      return fd;
+    });
   }
   if (essence !== "application/x-www-form-urlencoded") {
-    return PromiseReject(new TypeError("the body's content type is not a form"));
+    return PromiseReject(
+      clientBodyError(b, new TypeError("the body's content type is not a form")),
+    );
   }
-  return bodyConsume(b, true).then((text) => {
+  return then(bodyConsume(b, true), (text) => {
     const fd = new FormData();
     parseUrlencoded(text, formList(fd));
     return fd;
@@ -406,11 +437,16 @@ function bodyFormData(b, contentType) {
 function bodyClone(b) {
   if (b.kind === "none") return NO_BODY;
   if (bodyUnusable(b)) throw unusableError();
-  if (b.kind === "text") return newBody("text", b.data, false);
-  if (b.kind === "bytes") return newBody("bytes", b.owned ? copyBytes(b.data) : b.data, b.owned);
-  const [s1, s2] = b.stream.tee();
+  if (b.stream === null && b.kind === "text") return newBody("text", b.data, false);
+  if (b.stream === null && b.kind === "bytes") {
+    const c = newBody("bytes", b.owned ? copyBytes(b.data) : b.data, b.owned);
+    c.fromClient = b.fromClient;
+    return c;
+  }
+  const [s1, s2] = streamTee(b.stream);
   b.stream = s1;
   const c = newBody("stream", null, false);
   c.stream = s2;
+  c.fromClient = b.fromClient;
   return c;
 }

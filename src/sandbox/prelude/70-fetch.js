@@ -115,7 +115,11 @@ class Request {
       r.#url = url;
       r.#method = method;
       r.#list = flat;
-      r.#body = body === undefined ? NO_BODY : newBody("bytes", new Uint8Array(body), true);
+      if (body === undefined) r.#body = NO_BODY;
+      else {
+        r.#body = newBody("bytes", new Uint8Array(body), true);
+        r.#body.fromClient = true;
+      }
       if (signal !== undefined && signal !== null) r.#signal = signal;
     };
   }
@@ -326,7 +330,8 @@ class Response {
           body: b,
         };
       }
-      const kind = b.kind;
+      // A body whose stream was made (`.body` was read) goes as that stream.
+      const kind = b.stream !== null ? "stream" : b.kind;
       let data;
       if (kind !== "none") {
         if (bodyUnusable(b)) throw new TypeError("the Response body has already been used");
@@ -416,7 +421,9 @@ function responseParts(response) {
 }
 
 function fetch() {
-  return PromiseReject(new TypeError("fetch is not available in sitebox sandboxes"));
+  return PromiseReject(
+    new TypeError("fetch: outbound network access is not granted to sites in sitebox"),
+  );
 }
 defineGlobal("fetch", fetch);
 
@@ -428,11 +435,12 @@ function readStreamInto(stream, onChunk, onDone, onError) {
   const fail = (e) => {
     if (stopped) return;
     stopped = true;
-    if (reader) reader.cancel(e).then(noop, noop);
+    if (reader) then(streamCancelVia(reader, e), noop, noop);
     onError(e);
   };
   try {
-    reader = stream.getReader();
+    if (!isReadableStream(stream)) throw new TypeError("the response body is not a ReadableStream");
+    reader = streamReader(stream);
   } catch (e) {
     reader = undefined;
     fail(e);
@@ -442,7 +450,7 @@ function readStreamInto(stream, onChunk, onDone, onError) {
     if (stopped) return;
     if (r.done) {
       stopped = true;
-      reader.releaseLock();
+      streamRelease(reader);
       onDone();
       return;
     }
@@ -457,12 +465,12 @@ function readStreamInto(stream, onChunk, onDone, onError) {
     } catch (e) {
       return fail(e);
     }
-    reader.read().then(step, fail);
+    then(streamRead(reader), step, fail);
   };
-  reader.read().then(step, fail);
+  then(streamRead(reader), step, fail);
   return (reason) => {
     if (stopped) return;
     stopped = true;
-    reader.cancel(reason).then(noop, noop);
+    then(streamCancelVia(reader, reason), noop, noop);
   };
 }

@@ -338,7 +338,7 @@ function cloneValue(v, memory) {
     out = new C(cloneValue(v.buffer, memory), v.byteOffset, v.length);
   } else if (v instanceof DataView) {
     out = new DataView(cloneValue(v.buffer, memory), v.byteOffset, v.byteLength);
-  } else if (v instanceof ArrayBuffer) out = v.slice(0);
+  } else if (v instanceof ArrayBuffer) out = cloneArrayBuffer(v);
   else if (v instanceof Date) out = new Date(v.getTime());
   else if (v instanceof RegExp) out = new RegExp(v.source, v.flags);
   else if (v instanceof Boolean || v instanceof Number || v instanceof String) {
@@ -384,6 +384,14 @@ function cloneValue(v, memory) {
   return out;
 }
 
+// A copy that keeps resizability (maxByteLength), as serializing an ArrayBuffer does.
+function cloneArrayBuffer(b) {
+  if (!b.resizable) return b.slice(0);
+  const out = new ArrayBuffer(b.byteLength, { maxByteLength: b.maxByteLength });
+  new Uint8Array(out).set(new Uint8Array(b));
+  return out;
+}
+
 function structuredClone(value, options) {
   if (arguments.length === 0) throw new TypeError("structuredClone: 1 argument required");
   const memory = new Map();
@@ -393,7 +401,7 @@ function structuredClone(value, options) {
   for (const t of list) {
     if (!(t instanceof ArrayBuffer) || t.detached) throw dataCloneError(t);
     if (memory.has(t)) throw new DOMException("duplicate transferable", "DataCloneError");
-    memory.set(t, t.slice(0));
+    memory.set(t, cloneArrayBuffer(t));
   }
   const result = cloneValue(value, memory);
   for (const t of list) t.transfer();

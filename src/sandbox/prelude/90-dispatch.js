@@ -45,11 +45,16 @@ function handlerOf(ns, route) {
 function loadHandler(route) {
   let p = loadingHandlers.get(route);
   if (p === undefined) {
-    p = dispatchImport(route).then((ns) => {
-      const fn = handlerOf(ns, route);
-      readyHandlers.set(route, fn);
-      return fn;
-    });
+    p = dispatchImport(route).then(
+      (ns) => {
+        const fn = handlerOf(ns, route);
+        readyHandlers.set(route, fn);
+        return fn;
+      },
+      (e) => {
+        throw describeLoadError(e, route);
+      },
+    );
     loadingHandlers.set(route, p);
   }
   return p;
@@ -131,18 +136,23 @@ const handlerCtx = Object.freeze({
   passThroughOnException() {},
 });
 
+/** "body": the handler let a client's malformed body surface (60-body.js), answered 400. */
+function failKind(e) {
+  return isClientBodyError(e) ? "body" : "throw";
+}
+
 function run(id, fn, request) {
   let result;
   try {
     result = fn(request, siteEnv, handlerCtx);
   } catch (e) {
-    failRequest(id, "throw", e);
+    failRequest(id, failKind(e), e);
     return;
   }
   if (result !== null && typeof result === "object" && typeof result.then === "function") {
     result.then(
       (r) => finish(id, r),
-      (e) => failRequest(id, "throw", e),
+      (e) => failRequest(id, failKind(e), e),
     );
   } else finish(id, result);
 }
