@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, startServer, type RunningServer } from "./helpers.js";
-import { baseline, healthyLoad, workerRssMiB } from "./healthy.js";
+import { baseline, expectP50Within2x, healthyLoad, workerRssMiB } from "./healthy.js";
 
 const h = (body: string) => `export default { async fetch() { ${body} } };`;
 const spin = (ms: number) =>
@@ -56,7 +56,7 @@ describe("site.json limits are capped by the server's flags", () => {
       /site=greedy.*site\.json: limits\.(timeout 600000 is above the server's --timeout 200|memory 2048 is above the server's --memory 32)/,
     );
     expect(result.failures).toEqual([]);
-    expect(result.p50Ms).toBeLessThanOrEqual(Math.max(2 * base.p50Ms, base.p50Ms + 2));
+    await expectP50Within2x(result, base, () => baseline(s.url, "healthy", "healthy"));
     for (const rss of await workerRssMiB(s.url)) expect(rss).toBeLessThan(250);
     const status = JSON.parse((await get("localhost", "/.sitebox/status.json")).text);
     const greedy = status.sites.find((x: { site: string }) => x.site === "greedy");

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeSites, request, sleep, startServer, type RunningServer } from "./helpers.js";
-import { baseline, healthyLoad, until } from "./healthy.js";
+import { baseline, expectP50Within2x, healthyLoad, until } from "./healthy.js";
 
 const page = (text: string) => `export default () => new Response(${JSON.stringify(text)});`;
 
@@ -69,7 +69,7 @@ describe("the watcher and the snapshot walk a bounded tree", () => {
     const after = await primary();
     const result = await load.stop();
     expect(result.failures).toEqual([]);
-    expect(result.p50Ms).toBeLessThanOrEqual(Math.max(2 * base.p50Ms, base.p50Ms + 2));
+    await expectP50Within2x(result, base, () => baseline(s.url, "healthy", "healthy"));
     // An idle primary: well under a tenth of a core over the window, and no growth.
     expect(after.cpuS - before.cpuS).toBeLessThan(0.5);
     expect(after.rssMiB).toBeLessThan(200);

@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { makeSites, startServer, tempDir, writeFiles, type RunningServer } from "./helpers.js";
 import { Generations } from "../src/generations.js";
 import type { Log } from "../src/log.js";
-import { baseline, healthyLoad, msUntilServed, perWorker, workerRssMiB } from "./healthy.js";
+import {
+  baseline,
+  expectP50Within2x,
+  healthyLoad,
+  msUntilServed,
+  perWorker,
+  workerRssMiB,
+} from "./healthy.js";
 
 const page = (text: string) => `export default () => new Response(${JSON.stringify(text)});`;
 const app = (v: number) => ({
@@ -102,7 +109,7 @@ describe("the watcher recovers from any removal or replacement", () => {
       const result = await load.stop();
       expect(late, times.join(" ")).toEqual([]);
       expect(result.failures).toEqual([]);
-      expect(result.p50Ms).toBeLessThanOrEqual(Math.max(2 * base.p50Ms, base.p50Ms + 2));
+      await expectP50Within2x(result, base, () => baseline(s.url, "healthy", "healthy"));
       expect(s.stderr()).not.toMatch(/died|killing worker/);
       for (const rss of await workerRssMiB(s.url)) expect(rss).toBeLessThan(400);
     },
