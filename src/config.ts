@@ -4,8 +4,9 @@
  */
 import { availableParallelism } from "node:os";
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { SiteboxError } from "./errors.js";
+import { parseTrustList } from "./trust-proxy.js";
 
 export const CACHE_POLICIES = ["watch", "stat", "forever", "none", "legacy"] as const;
 export type CachePolicyName = (typeof CACHE_POLICIES)[number];
@@ -46,6 +47,12 @@ export interface Config {
   readonly siteLimitsRaise: boolean;
   /** `watch`: every this many ms, check every served site's stamps for what events missed. */
   readonly rescanMs: number;
+  /** Peers (addresses, CIDR ranges) whose X-Forwarded-* / Forwarded headers are believed. */
+  readonly trustProxy: readonly string[];
+  /** At SIGTERM, /.sitebox/health says "draining" this long before the listener closes. */
+  readonly drainDelayMs: number;
+  /** Access log file (absolute), reopened on SIGUSR1; "-" is stdout. */
+  readonly accessLog: string;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -71,9 +78,12 @@ export const DEFAULTS: Config = Object.freeze({
   reloadGraceMs: 30_000,
   siteLimitsRaise: false,
   rescanMs: 2000,
+  trustProxy: [],
+  drainDelayMs: 0,
+  accessLog: "-",
 });
 
-type Kind = "int" | "bool" | "string" | "cache" | "list";
+type Kind = "int" | "bool" | "string" | "cache" | "list" | "proxies";
 interface FlagSpec {
   key: keyof Config;
   kind: Kind;
@@ -105,6 +115,9 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   "--reload-grace": { key: "reloadGraceMs", kind: "int", min: 0, max: 86_400_000, help: "ms" },
   "--site-limits-raise": { key: "siteLimitsRaise", kind: "bool", help: "site.json may raise" },
   "--rescan": { key: "rescanMs", kind: "int", min: 0, max: 86_400_000, help: "ms, 0: never" },
+  "--trust-proxy": { key: "trustProxy", kind: "proxies", help: "addresses or CIDR ranges" },
+  "--drain-delay": { key: "drainDelayMs", kind: "int", min: 0, max: 600_000, help: "ms" },
+  "--access-log": { key: "accessLog", kind: "string", help: "file, reopened on SIGUSR1" },
 };
 
 function configError(message: string): SiteboxError {
@@ -125,6 +138,15 @@ function parseValue(flag: string, spec: FlagSpec, raw: string): unknown {
       if (!(CACHE_POLICIES as readonly string[]).includes(raw))
         throw configError(`${flag} must be one of ${CACHE_POLICIES.join(", ")}, not "${raw}"`);
       return raw;
+    case "proxies": {
+      const list = parseValue(flag, { ...spec, kind: "list" }, raw) as string[];
+      try {
+        parseTrustList(list);
+      } catch (err) {
+        throw configError(`${flag}: ${(err as Error).message}`);
+      }
+      return list;
+    }
     case "list":
       return raw
         .split(",")
@@ -167,5 +189,11 @@ export function parseServeArgs(argv: readonly string[], cwd = process.cwd()): Co
   if (!statSync(sitesDir).isDirectory()) throw configError(`not a folder: ${sitesDir}`);
   out.sitesDir = sitesDir;
   out.statusAllow = Object.freeze([...(out.statusAllow as string[])]);
+  out.trustProxy = Object.freeze([...(out.trustProxy as string[])]);
+  if (out.accessLog !== "-") {
+    out.accessLog = resolve(cwd, out.accessLog as string);
+    if (!existsSync(dirname(out.accessLog as string)))
+      throw configError(`--access-log: folder not found: ${dirname(out.accessLog as string)}`);
+  }
   return Object.freeze(out as unknown as Config);
 }

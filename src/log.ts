@@ -1,3 +1,5 @@
+import { openAccessLog, type AccessSink } from "./access-log.js";
+
 /**
  * The only place that writes to stdout and stderr. Access lines (Apache combined format) are
  * batched: a write per request is a syscall per request when stdout is a pipe or a file.
@@ -14,6 +16,8 @@ export interface Log {
   console(tags: Tags, level: string, text: string): void;
   info(message: string): void;
   flush(): void;
+  /** Reopens the access log file (SIGUSR1, for logrotate); only a log that writes files has it. */
+  reopen?(): void;
 }
 
 function tagText(tags: Tags): string {
@@ -25,9 +29,15 @@ function tagText(tags: Tags): string {
 }
 
 export class StdLog implements Log {
+  readonly #sink: AccessSink;
   #buffer: string[] = [];
   #bytes = 0;
   #scheduled = false;
+
+  /** `accessLog`: a file path, or "-" for stdout; throws if the file cannot be opened. */
+  constructor(accessLog = "-") {
+    this.#sink = openAccessLog(accessLog);
+  }
 
   access(line: string): void {
     this.#buffer.push(line);
@@ -45,7 +55,13 @@ export class StdLog implements Log {
     const text = this.#buffer.join("\n") + "\n";
     this.#buffer = [];
     this.#bytes = 0;
-    process.stdout.write(text);
+    this.#sink.write(text);
+  }
+
+  reopen(): void {
+    this.flush();
+    const problem = this.#sink.reopen();
+    if (problem !== null) this.error({}, problem);
   }
 
   error(tags: Tags, message: string): void {

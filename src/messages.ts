@@ -41,7 +41,11 @@ export type ToWorker =
   | { type: "stats-request"; reqId: number }
   | { type: "status-reply"; reqId: number; snapshot: unknown }
   /** Stop accepting, finish in-flight requests, exit. */
-  | { type: "drain-worker" };
+  | { type: "drain-worker" }
+  /** The instance is stopping: /.sitebox/health says so until the listener closes. */
+  | { type: "health-draining" }
+  /** SIGUSR1: reopen the access log file. */
+  | { type: "reopen-logs" };
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {
   return (

@@ -71,6 +71,7 @@ export class Primary {
     process.on("SIGTERM", () => this.stop("SIGTERM"));
     process.on("SIGINT", () => this.stop("SIGINT"));
     process.on("SIGHUP", () => void this.roll("SIGHUP"));
+    process.on("SIGUSR1", () => this.#broadcast({ type: "reopen-logs" }));
     setInterval(() => this.#watchdog(), 250).unref();
   }
 
@@ -311,6 +312,14 @@ export class Primary {
     this.#stopping = true;
     this.#log.info(`${why}: draining ${this.#slots.size} workers`);
     if (this.#slots.size === 0) return this.#exit(0);
+    // /.sitebox/health turns "draining" first, so a balancer stops sending before we stop taking.
+    this.#broadcast({ type: "health-draining" });
+    if (this.#config.drainDelayMs > 0)
+      setTimeout(() => this.#retireAll(), this.#config.drainDelayMs);
+    else this.#retireAll();
+  }
+
+  #retireAll(): void {
     for (const slot of this.#slots.values()) {
       // A worker still starting has no requests, and may not listen for messages yet.
       if (slot.ready) void this.#retire(slot);

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "./config.js";
+import { health, HEALTH_PATH } from "./health.js";
 import { aggregateSites, renderStatusHtml, type StatusSnapshot } from "./status.js";
 
 /** The page is self-contained: inline style, no script, no external asset, not framable. */
@@ -32,6 +33,7 @@ export class StatusEndpoint {
   /** True when the path is a status path (answered, possibly with 403/404). */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const path = (req.url ?? "").split("?")[0];
+    if (path === HEALTH_PATH) return health.respond(res);
     if (path !== "/.sitebox/status" && path !== "/.sitebox/status.json") return false;
     const addr = req.socket.remoteAddress ?? "";
     if (!LOOPBACK.test(addr) && !this.#config.statusAllow.includes(addr.replace(/^::ffff:/, ""))) {

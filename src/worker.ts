@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { busyBuffer } from "./busy.js";
 import { ConnectionDrain } from "./drain.js";
+import { health } from "./health.js";
 import { recycleReason, requestLimit } from "./lifecycle.js";
 import type { Config } from "./config.js";
 import { Requests } from "./ipc.js";
@@ -21,8 +22,17 @@ import type { WorkerStats } from "./stats.js";
 
 const config = JSON.parse(process.env.SITEBOX_CONFIG!) as Config;
 const workerId = Number(process.env.SITEBOX_WORKER_ID ?? "0");
-const log = new StdLog();
+const log = openLog(config.accessLog);
 const requests = new Requests();
+
+function openLog(path: string): StdLog {
+  try {
+    return new StdLog(path);
+  } catch (err) {
+    process.stderr.write(`sitebox: cannot open --access-log ${path}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
 const send = (m: ToPrimary) => {
   if (process.connected) process.send!(m);
 };
@@ -146,9 +156,20 @@ process.on("message", (msg: unknown) => {
     case "drain-worker":
       drainWorker();
       break;
+    case "health-draining":
+      health.drain();
+      break;
+    case "reopen-logs":
+      log.reopen();
+      break;
   }
 });
-process.on("SIGTERM", drainWorker);
+// A SIGTERM sent to the whole process group reaches the workers too: the same health flip first.
+process.on("SIGTERM", () => {
+  health.drain();
+  setTimeout(drainWorker, config.drainDelayMs);
+});
+process.on("SIGUSR1", () => log.reopen());
 process.on("SIGINT", () => {}); // the primary decides; a terminal's Ctrl-C reaches every process
 
 setInterval(() => sites.refreshNames(), 2000).unref();

@@ -39,6 +39,23 @@ describe("parseServeArgs", () => {
     expect(() => parseServeArgs([dir, "--memory", "8"])).toThrow(/--memory must be .* from 16/);
     expect(() => parseServeArgs([join(dir, "missing")])).toThrow(/sites folder not found/);
   });
+  it("--trust-proxy takes addresses and ranges, and names a bad entry", () => {
+    const c = parseServeArgs([dir, "--trust-proxy", "127.0.0.1, 10.0.0.0/8,::1,fd00::/8"]);
+    expect(c.trustProxy).toEqual(["127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"]);
+    expect(parseServeArgs([dir]).trustProxy).toEqual([]);
+    expect(() => parseServeArgs([dir, "--trust-proxy", "10.0.0.0/40"])).toThrow(
+      /^--trust-proxy: "10.0.0.0\/40" is not an IP address/,
+    );
+  });
+  it("--access-log is resolved from the working folder; --drain-delay is ms", () => {
+    const c = parseServeArgs([dir, "--access-log", "access.log", "--drain-delay", "500"], dir);
+    expect(c.accessLog).toBe(join(dir, "access.log"));
+    expect(() => parseServeArgs([dir, "--access-log", "no/such/access.log"], dir)).toThrow(
+      /^--access-log: folder not found: /,
+    );
+    expect(c.drainDelayMs).toBe(500);
+    expect(parseServeArgs([dir]).accessLog).toBe("-");
+  });
 });
 
 describe("parseSiteJson", () => {

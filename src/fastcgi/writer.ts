@@ -1,0 +1,145 @@
+/**
+ * One request's response as FastCGI records: the CGI head and body as STDOUT records of at most
+ * 65535 bytes, the empty STDOUT record and END_REQUEST at the end. Writes follow the socket's
+ * backpressure: write() says when to wait, onDrain() says when to go on.
+ */
+import type { Socket } from "node:net";
+import { read } from "node:fs";
+import { responseHead } from "./cgi.js";
+import type { FastCgiResponse } from "./exchange.js";
+import { endRequest, header, MAX_CONTENT, PROTOCOL_STATUS, streamRecords, T } from "./records.js";
+
+/** Below this, the parts of a write are copied into one buffer: one syscall, no cork. */
+const COALESCE_BYTES = 16 * 1024;
+/** A multiple of 8 under 65535, so file records need no padding. */
+const FILE_CHUNK = 65528;
+
+export class ResponseWriter implements FastCgiResponse {
+  readonly #socket: Socket;
+  readonly #id: number;
+  readonly #done: (how: "end" | "abort") => void;
+  #head: Buffer | null = null;
+  #headDone = false;
+  #finished = false;
+  #waiters: (() => void)[] = [];
+
+  /** `done` is told once, when the response ends or is cut. */
+  constructor(socket: Socket, requestId: number, done: (how: "end" | "abort") => void) {
+    this.#socket = socket;
+    this.#id = requestId;
+    this.#done = done;
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  head(status: number, headers: readonly string[]): void {
+    if (this.#finished || this.#headDone) return;
+    this.#headDone = true;
+    // Node writes header values as latin1 too; held back to travel with the first body bytes.
+    this.#head = Buffer.from(responseHead(status, headers), "latin1");
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    if (this.#finished) return true;
+    const parts = this.#stdout(chunk);
+    return parts.length === 0 ? !this.#socket.writableNeedDrain : this.#send(parts);
+  }
+
+  onDrain(fn: () => void): void {
+    if (this.#finished || !this.#socket.writableNeedDrain) queueMicrotask(fn);
+    else this.#waiters.push(fn);
+  }
+
+  /** The connection calls this on the socket's 'drain', and once more when the request ends. */
+  drained(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const fn of waiters) fn();
+  }
+
+  end(chunk?: string | Uint8Array): void {
+    if (this.#finished) return;
+    if (!this.#headDone) this.head(200, []);
+    const parts = this.#stdout(chunk ?? "");
+    parts.push(
+      header(T.STDOUT, this.#id, 0),
+      endRequest(this.#id, 0, PROTOCOL_STATUS.REQUEST_COMPLETE),
+    );
+    this.#send(parts);
+    this.#finish("end");
+  }
+
+  abort(): void {
+    if (this.#finished) return;
+    this.#socket.destroy();
+    this.#finish("abort");
+  }
+
+  /** After ABORT_REQUEST: END_REQUEST at once, and whatever the pipeline writes later is dropped. */
+  endAborted(): void {
+    if (this.#finished) return;
+    this.#send([endRequest(this.#id, 1, PROTOCOL_STATUS.REQUEST_COMPLETE)]);
+    this.#finish("end");
+  }
+
+  /** The connection went away first: nothing more can be written. */
+  lost(): void {
+    if (!this.#finished) this.#finish("abort");
+  }
+
+  stderr(text: string): void {
+    if (this.#finished || text === "") return;
+    this.#send(streamRecords(T.STDERR, this.#id, Buffer.from(text)));
+  }
+
+  async sendFile(fd: number, start: number, length: number): Promise<void> {
+    let position = start;
+    let left = length;
+    while (left > 0 && !this.#finished) {
+      const buf = Buffer.allocUnsafe(Math.min(FILE_CHUNK, left));
+      const got = await new Promise<number>((resolve, reject) =>
+        read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))),
+      );
+      if (got === 0) throw new Error("file ended before the range did");
+      position += got;
+      left -= got;
+      if (!this.write(buf.subarray(0, got))) await new Promise<void>((r) => this.onDrain(r));
+    }
+  }
+
+  #finish(how: "end" | "abort"): void {
+    this.#finished = true;
+    this.#head = null;
+    this.drained();
+    this.#done(how);
+  }
+
+  /** The held head (if any) and `chunk` as STDOUT record parts. */
+  #stdout(chunk: string | Uint8Array): Uint8Array[] {
+    let data = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    const head = this.#head;
+    if (head === null) return data.byteLength === 0 ? [] : streamRecords(T.STDOUT, this.#id, data);
+    this.#head = null;
+    if (head.byteLength + data.byteLength <= MAX_CONTENT) {
+      data = data.byteLength === 0 ? head : Buffer.concat([head, data]);
+      return streamRecords(T.STDOUT, this.#id, data);
+    }
+    return [...streamRecords(T.STDOUT, this.#id, head), ...streamRecords(T.STDOUT, this.#id, data)];
+  }
+
+  #send(parts: Uint8Array[]): boolean {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return true;
+    let total = 0;
+    for (const p of parts) total += p.byteLength;
+    if (parts.length === 1) return socket.write(parts[0]!);
+    if (total <= COALESCE_BYTES) return socket.write(Buffer.concat(parts, total));
+    socket.cork();
+    let ok = true;
+    for (const p of parts) ok = socket.write(p);
+    socket.uncork();
+    return ok;
+  }
+}
