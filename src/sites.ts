@@ -374,7 +374,8 @@ export class SiteRegistry {
     let dropped = 0;
     for (const e of live) {
       const idle = idleMs > 0 && now - e.lastUsed > idleMs;
-      if ((idle || excess > 0) && e.sandbox!.inFlight === 0 && e.unanswered === 0) {
+      const busy = e.sandbox!.inFlight > 0 || e.sandbox!.pendingOperations > 0 || e.unanswered > 0;
+      if ((idle || excess > 0) && !busy) {
         e.sandbox = null;
         e.noteRebuild(idle ? "evicted: idle" : "evicted: over --max-sites");
         excess--;

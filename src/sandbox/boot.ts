@@ -16,6 +16,8 @@
  */
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten";
 import { installHost, type HostHooks } from "./host.js";
+import type { AsyncOps } from "./host/async-ops.js";
+import type { HostIO } from "./host/io.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
 import { newInstance, PAGE_BYTES, type QuickJSInstance } from "./wasm.js";
 
@@ -33,6 +35,8 @@ export interface Booted {
   ctx: QuickJSContext;
   /** An object made before the prelude runs; its `e` property holds the prelude's entry. */
   keeper: QuickJSHandle;
+  /** The host side of this interpreter's host functions (host.ts). */
+  host: { io: HostIO; ops: AsyncOps };
 }
 
 /** Runtime, context, host functions and keeper: the part of a boot that is always done. */
@@ -43,9 +47,9 @@ function bootBase(instance: QuickJSInstance, o: BootOptions): Booted {
   runtime.setInterruptHandler(o.interrupt);
   runtime.setModuleLoader(o.load, o.normalize);
   const ctx = runtime.newContext();
-  installHost(ctx, o.hooks);
+  const host = installHost(ctx, o.hooks);
   const keeper = ctx.newObject();
-  return { runtime, ctx, keeper };
+  return { runtime, ctx, keeper, host };
 }
 
 /** Evaluates the prelude and stores its entry object in the keeper. */
@@ -177,6 +181,7 @@ const IDLE_HOOKS: HostHooks = {
   setTimer() {},
   clearTimer() {},
   loadResult() {},
+  settle() {},
 };
 
 let built: Promise<Template | null> | undefined;

@@ -35,6 +35,7 @@ type Part = string | (() => string);
 const ORDER: Part[] = [
   "10-base.js",
   "12-instance.js",
+  "15-host-async.js",
   "15-webidl.js",
   "20-encoding.js",
   "30-url.js",
@@ -46,6 +47,8 @@ const ORDER: Part[] = [
   "60-body.js",
   "65-multipart.js",
   "70-fetch.js",
+  "75-intl.js",
+  "78-crypto.js",
   "80-misc.js",
   () => deferred("URL_PATTERN_SOURCE", "urlpattern-polyfill/urlpattern"),
   "85-platform.js",

@@ -10,10 +10,14 @@ export interface ResponseMeta {
   status: number;
   headers: string[];
   kind: BodyKind;
+  /** A header value holds a byte above 0x7F (see Sandbox's #answer). */
+  latin1: boolean;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
+/** One test for the common value: plain ASCII with no CR, LF or NUL. */
+const SLOW_VALUE = /[\r\n\0\x80-\uffff]/;
 /** Framing is the server's job: a handler cannot set these. */
 const HOP_BY_HOP = new Set([
   "content-length",
@@ -39,7 +43,8 @@ export function checkResponseMeta(text: string): ResponseMeta | string {
   if (!Array.isArray(h) || h.length % 2 !== 0) return "response headers are malformed";
   if (typeof k !== "string" || !KINDS.has(k)) return "response body kind is malformed";
   const headers = checkHeaders(h);
-  return typeof headers === "string" ? headers : { id: i, status: s, headers, kind: k as BodyKind };
+  if (typeof headers === "string") return headers;
+  return { id: i, status: s, headers: headers.list, kind: k as BodyKind, latin1: headers.latin1 };
 }
 
 /**
@@ -77,21 +82,33 @@ export function parseOutboxRecord(
     return `response status ${fields[1]} is not an integer from 200 to 599`;
   const headers = checkHeaders(h);
   if (typeof headers === "string") return headers;
-  return { meta: { id, status, headers, kind: "text" }, bodyStart: at, bodyLength: length };
+  const meta: ResponseMeta = {
+    id,
+    status,
+    headers: headers.list,
+    kind: "text",
+    latin1: headers.latin1,
+  };
+  return { meta, bodyStart: at, bodyLength: length };
 }
 
 /** Header list from a handler: tokens for names, no CR/LF/NUL in values, framing dropped. */
-function checkHeaders(h: unknown[]): string[] | string {
-  const headers: string[] = [];
+function checkHeaders(h: unknown[]): { list: string[]; latin1: boolean } | string {
+  const list: string[] = [];
+  let latin1 = false;
   for (let n = 0; n < h.length; n += 2) {
     const name = h[n];
     const value = h[n + 1];
     if (typeof name !== "string" || !TOKEN.test(name))
       return `invalid header name ${JSON.stringify(name)}`;
-    if (typeof value !== "string" || BAD_VALUE.test(value))
-      return `invalid value for header ${name}: it contains CR, LF or NUL`;
+    if (typeof value !== "string") return `invalid value for header ${name}`;
+    if (SLOW_VALUE.test(value)) {
+      if (BAD_VALUE.test(value))
+        return `invalid value for header ${name}: it contains CR, LF or NUL`;
+      latin1 = true;
+    }
     if (HOP_BY_HOP.has(name.toLowerCase())) continue;
-    headers.push(name, value);
+    list.push(name, value);
   }
-  return headers;
+  return { list, latin1 };
 }

@@ -12,6 +12,9 @@ import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
 import type { HostHooks } from "./host.js";
+import { encodingsReady } from "./host/encoding.js";
+import type { AsyncOps, Outcome } from "./host/async-ops.js";
+import type { HostIO } from "./host/io.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PendingRequests, type Pending } from "./pending.js";
 import { boot, STACK_BYTES, template, templateError, type Template } from "./boot.js";
@@ -80,14 +83,18 @@ export class Sandbox implements HostHooks {
   onDead: (reason: string) => void = () => {};
 
   #files: Readonly<Record<string, string>>;
+  #readFresh: SandboxInit["readFresh"];
   #runtime: QuickJSRuntime;
   #ctx: QuickJSContext;
+  #io: HostIO;
+  #ops: AsyncOps;
   #entry: {
     take: QuickJSHandle;
     dispatch: QuickJSHandle;
     fire: QuickJSHandle;
     load: QuickJSHandle;
     cancel: QuickJSHandle;
+    settle: QuickJSHandle;
   };
   #log: Log;
   #worker: number;
@@ -99,12 +106,15 @@ export class Sandbox implements HostHooks {
   #pending: PendingRequests;
   #timers = new Map<number, NodeJS.Timeout>();
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Modules compiled before QuickJS asked for them: true, or the compile error to throw. */
+  #compiled = new Map<string, true | QuickJSHandle>();
 
   private constructor(init: SandboxInit, instance: QuickJSInstance, template: Template | null) {
     this.site = init.site;
     this.generation = init.generation;
     this.settings = init.settings;
     this.#files = init.files;
+    this.#readFresh = init.readFresh;
     this.#log = init.log;
     this.#pending = new PendingRequests(init.settings.limits.wallTimeoutMs, (id, p) =>
       this.#wallTimeout(id, p),
@@ -124,18 +134,21 @@ export class Sandbox implements HostHooks {
           return true;
         },
         load: (name) => {
-          const source = name.startsWith(REFUSED)
-            ? undefined
-            : VERSION_SUFFIX.test(name)
-              ? init.readFresh?.(name.replace(VERSION_SUFFIX, ""))
-              : this.#files[name];
+          const early = this.#compiled.get(name);
+          if (early !== undefined && early !== true) {
+            this.#compiled.delete(name);
+            return { error: early as unknown as Error }; // thrown as it is: QuickJS's own error
+          }
+          const source = this.#source(name);
           if (source === undefined) return { error: new Error(name.slice(REFUSED.length)) };
           this.loaded.add(name);
           return source;
         },
         normalize: (base, requested) => {
           const r = resolveSpecifier(base, requested, this.#files);
-          return r.ok ? r.name : REFUSED + r.message;
+          if (!r.ok) return REFUSED + r.message;
+          this.#compileEarly(r.name);
+          return r.name;
         },
         hooks: this,
       },
@@ -144,27 +157,58 @@ export class Sandbox implements HostHooks {
     this.fromTemplate = booted.copied;
     this.#runtime = booted.runtime;
     const ctx = (this.#ctx = booted.ctx);
+    ({ io: this.#io, ops: this.#ops } = booted.host);
     const entry = ctx.getProp(booted.keeper, "e");
     booted.keeper.dispose();
     const get = (name: string) => ctx.getProp(entry, name);
+    const intrinsics = get("intrinsics");
+    this.#io.bind(intrinsics);
+    intrinsics.dispose();
     this.#entry = {
       take: get("take"),
       dispatch: get("dispatch"),
       fire: get("fire"),
       load: get("load"),
       cancel: get("cancel"),
+      settle: get("settle"),
     };
     const init_ = get("init");
-    const env = ctx.newString(JSON.stringify(init.settings.vars));
+    const env = this.#io.string(JSON.stringify(init.settings.vars));
     this.#call(init_, false, env);
     env.dispose();
     init_.dispose();
     entry.dispose();
   }
 
+  /** A module's source text: from the snapshot, or from disk for a `legacy` re-read. */
+  #source(name: string): string | undefined {
+    if (name.startsWith(REFUSED)) return undefined;
+    return VERSION_SUFFIX.test(name)
+      ? this.#readFresh?.(name.replace(VERSION_SUFFIX, ""))
+      : this.#files[name];
+  }
+
+  /**
+   * The loader hands QuickJS a C string, so a source with a raw NUL (in a string literal, say)
+   * would be cut there. Such a module is compiled here instead, by length, under its own name:
+   * QuickJS finds it among the loaded modules and never calls the loader for it.
+   */
+  #compileEarly(name: string): void {
+    if (this.#compiled.has(name)) return;
+    const source = this.#source(name);
+    if (source === undefined || source.indexOf("\0") === -1) return;
+    const r = this.#ctx.evalCode(source, name, { type: "module", compileOnly: true });
+    if (r.error) this.#compiled.set(name, r.error);
+    else {
+      r.value.dispose();
+      this.#compiled.set(name, true);
+      this.loaded.add(name);
+    }
+  }
+
   static async create(init: SandboxInit): Promise<Sandbox> {
     const { memoryMb } = init.settings.limits;
-    const tpl = await template();
+    const [tpl] = await Promise.all([template(), encodingsReady()]);
     if (tpl === null && !templateWarned) {
       templateWarned = true;
       init.log.error({ worker: init.worker }, `no sandbox template: ${templateError}`);
@@ -182,6 +226,11 @@ export class Sandbox implements HostHooks {
 
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  /** Host operations (crypto.subtle) still to settle: work too, so not idle. */
+  get pendingOperations(): number {
+    return this.#ops.size;
   }
 
   /**
@@ -214,7 +263,7 @@ export class Sandbox implements HostHooks {
     const { ctx } = this;
     // One string, fields split at "\n", which neither a URL nor a header can contain after
     // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
-    const meta = ctx.newString(
+    const meta = this.#io.string(
       `${id}\n${req.method}\n${req.url}\n${req.route}` +
         (req.headers.length === 0 ? "" : "\n" + req.headers.join("\n")),
     );
@@ -235,7 +284,7 @@ export class Sandbox implements HostHooks {
     return new Promise((resolve, reject) => {
       const token = this.#nextId++;
       this.#loads.set(token, { resolve, reject });
-      const name = this.#ctx.newString(route);
+      const name = this.#io.string(route);
       const tok = this.#ctx.newNumber(token);
       this.#call(this.#entry.load, false, name, tok);
       name.dispose();
@@ -273,6 +322,7 @@ export class Sandbox implements HostHooks {
     if (this.deadReason !== null) return;
     this.deadReason = err.message;
     this.#pending.stop();
+    this.#ops.close();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     for (const [id, p] of [...this.#pending.entries()]) {
@@ -303,7 +353,7 @@ export class Sandbox implements HostHooks {
       const result = ctx.callFunction(fn, ctx.undefined, ...args);
       if (result.error) this.#internalError(result.error);
       else {
-        if (collect) out = ctx.getString(result.value);
+        if (collect) out = this.#io.read(result.value);
         result.value.dispose();
       }
       // hasPendingJob is one cheap FFI call; a sync handler leaves no jobs to run.
@@ -322,7 +372,7 @@ export class Sandbox implements HostHooks {
         const taken = ctx.callFunction(this.#entry.take, ctx.undefined);
         if (taken.error) this.#internalError(taken.error);
         else {
-          out += ctx.getString(taken.value);
+          out += this.#io.read(taken.value);
           taken.value.dispose();
         }
       }
@@ -356,7 +406,9 @@ export class Sandbox implements HostHooks {
   #internalError(handle: QuickJSHandle): void {
     let text: string;
     try {
-      const e = this.#ctx.dump(handle) as { message?: string; stack?: string } | string;
+      const e = (
+        this.#ctx.typeof(handle) === "string" ? this.#io.read(handle) : this.#ctx.dump(handle)
+      ) as { message?: string; stack?: string } | string;
       text =
         typeof e === "object" && e !== null ? `${e.message ?? ""}\n${e.stack ?? ""}` : String(e);
     } catch {
@@ -424,6 +476,9 @@ export class Sandbox implements HostHooks {
     if (p === undefined) return;
     if (meta.kind === "stream") p.streaming = true;
     else this.#pending.take(meta.id);
+    // Node writes the head and a string body as one UTF-8 string, so a header byte above 0x7F
+    // would leave as two bytes; with the body as bytes, the head is written as latin1.
+    if (meta.latin1 && typeof body === "string") body = Buffer.from(body);
     p.sink.head(meta.status, meta.headers, meta.kind, body);
   }
 
@@ -493,6 +548,30 @@ export class Sandbox implements HostHooks {
     if (t === undefined) return;
     clearTimeout(t);
     this.#timers.delete(id);
+  }
+
+  /** A host operation (async-ops.ts) settled: its outcome enters through #call, as a timer's. */
+  settle(ticket: number, outcome: () => Outcome): void {
+    if (this.deadReason !== null) return;
+    let made: Outcome;
+    try {
+      made = outcome();
+    } catch (err) {
+      // Making the guest values failed: the interpreter is out of memory.
+      this.#log.error(this.#tags(), `host operation result lost: ${(err as Error).message}`);
+      this.abandon(new SiteboxError("ERR_MEMORY", "sandbox out of memory"));
+      return;
+    }
+    const t = this.#ctx.newNumber(ticket);
+    this.#call(
+      this.#entry.settle,
+      true,
+      t,
+      made.ok ? this.#ctx.true : this.#ctx.false,
+      ...made.values,
+    );
+    t.dispose();
+    for (const v of made.values) if (v.alive) v.dispose();
   }
 
   loadResult(token: number, error: string, stack: string): void {

@@ -97,7 +97,9 @@ describe("parseSiteJson", () => {
 describe("checkResponseMeta", () => {
   it("passes a good record and drops framing headers", () => {
     const m = checkResponseMeta('{"i":1,"s":201,"h":["x-a","1","content-length","99"],"k":"text"}');
-    expect(m).toEqual({ id: 1, status: 201, headers: ["x-a", "1"], kind: "text" });
+    expect(m).toEqual({ id: 1, status: 201, headers: ["x-a", "1"], kind: "text", latin1: false });
+    const l = checkResponseMeta('{"i":1,"s":200,"h":["x-a","caf\u00e9"],"k":"text"}');
+    expect(l).toMatchObject({ headers: ["x-a", "caf\u00e9"], latin1: true });
   });
   it("refuses splitting and bad statuses", () => {
     expect(checkResponseMeta('{"i":1,"s":200,"h":["x","a\\r\\nb"],"k":"text"}')).toMatch(

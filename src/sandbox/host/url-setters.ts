@@ -2,7 +2,8 @@
  * URL setters for the sandbox's URL class: Node's WHATWG URL applies the spec's state-override
  * parsing exactly, so a setter is one host call on the href, and the sandbox adopts the parts.
  */
-import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
+import type { QuickJSHandle } from "quickjs-emscripten";
+import type { HostIO } from "./io.js";
 
 const SETTERS = new Set([
   "href",
@@ -27,9 +28,8 @@ export function urlPartsJSON(url: URL): string {
 }
 
 /** urlSet(href, name, value): JSON parts after `url[name] = value`, or "" if href is invalid. */
-export function urlSetterFunctions(ctx: QuickJSContext): Record<string, HostFn> {
-  const str = (h: QuickJSHandle | undefined): string =>
-    h !== undefined && ctx.typeof(h) === "string" ? ctx.getString(h) : "";
+export function urlSetterFunctions(io: HostIO): Record<string, HostFn> {
+  const { ctx, str } = io; // str: every string crosses exactly (strings.ts)
   return {
     urlSet: (href, name, value) => {
       const setter = str(name);

@@ -92,7 +92,7 @@ function concatBytes(parts) {
   return out;
 }
 
-// toWellFormed: the host gets strings through C, where a lone surrogate would not survive.
+// USVString: lone surrogates become U+FFFD here, which also keeps the crossing on its fast path.
 function utf8Encode(text) {
   return new Uint8Array(host.encode(text.toWellFormed()));
 }

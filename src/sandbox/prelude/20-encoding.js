@@ -70,22 +70,43 @@ const UTF8_LABELS = [
   "x-unicode20utf8",
 ];
 
+// WebIDL DOMString (a Symbol throws) and dictionary (a primitive other than null throws).
+function toDOMString(v) {
+  return typeof v === "string" ? v : `${v}`;
+}
+
+function dictionary(v, what) {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw new TypeError(`${what} must be an object`);
+  return v;
+}
+
+// The Encoding standard's label matching: ASCII whitespace trimmed, ASCII lower case only.
+function encodingLabel(label) {
+  return label
+    .replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, "")
+    .replace(/[A-Z]+/g, (c) => c.toLowerCase());
+}
+
+// UTF-8 without streaming decodes in the fast path; every other encoding, and a stream in
+// progress, uses a decoder on the host (host/encoding.ts), which holds the stream's state.
 class TextDecoder {
+  #encoding;
   #fatal;
   #ignoreBOM;
-  #pending = null; // bytes of an incomplete sequence held back in stream mode
-  #bomSeen = false;
-  constructor(label = "utf-8", options = {}) {
-    const l = String(label).trim().toLowerCase();
-    if (!UTF8_LABELS.includes(l)) {
-      throw new RangeError(`TextDecoder: the "${label}" encoding is not supported`);
-    }
-    const o = options ?? {};
-    this.#fatal = !!o.fatal;
-    this.#ignoreBOM = !!o.ignoreBOM;
+  #host = null;
+  #streaming = false;
+  constructor(label = "utf-8", options = undefined) {
+    const l = encodingLabel(toDOMString(label));
+    const o = dictionary(options, "TextDecoder: options");
+    this.#fatal = !!o?.fatal;
+    this.#ignoreBOM = !!o?.ignoreBOM;
+    const name = UTF8_LABELS.includes(l) ? "utf-8" : host.decoderLabel(l);
+    if (name === "") throw new RangeError(`TextDecoder: the "${label}" encoding is not supported`);
+    this.#encoding = name;
   }
   get encoding() {
-    return "utf-8";
+    return this.#encoding;
   }
   get fatal() {
     return this.#fatal;
@@ -93,61 +114,29 @@ class TextDecoder {
   get ignoreBOM() {
     return this.#ignoreBOM;
   }
-  decode(input, options = {}) {
+  decode(input = undefined, options = undefined) {
     let u8;
     if (input === undefined) u8 = new Uint8Array(0);
     else {
       u8 = bytesOf(input);
       if (!u8) throw new TypeError("TextDecoder.decode: input must be a BufferSource");
     }
-    const stream = !!(options && options.stream);
-    if (this.#pending) {
-      u8 = concatBytes([this.#pending, u8]);
-      this.#pending = null;
+    const stream = !!dictionary(options, "TextDecoder.decode: options")?.stream;
+    if (this.#encoding === "utf-8" && !stream && !this.#streaming) {
+      return utf8Decode(u8, this.#fatal, this.#ignoreBOM);
     }
-    if (stream) {
-      const cut = incompleteTail(u8);
-      if (cut < u8.length) {
-        this.#pending = copyBytes(u8.subarray(cut));
-        u8 = u8.subarray(0, cut);
-      }
+    this.#host ??= host.decoderNew(this.#encoding, this.#fatal, this.#ignoreBOM);
+    this.#streaming = stream;
+    try {
+      return host.decoderDecode(this.#host, bufferOf(u8), stream);
+    } catch {
+      this.#streaming = false;
+      throw new TypeError(`The encoded data is not valid ${this.#encoding}`);
     }
-    let prefix = "";
-    if (!this.#bomSeen && u8.length > 0) {
-      if (u8.length >= 3 && u8[0] === 0xef && u8[1] === 0xbb && u8[2] === 0xbf) {
-        if (this.#ignoreBOM) prefix = "\ufeff";
-        u8 = u8.subarray(3);
-      }
-      this.#bomSeen = true;
-    }
-    let text = prefix + (u8.length === 0 ? "" : utf8Decode(u8, this.#fatal, true));
-    if (!stream) {
-      this.#bomSeen = false;
-      if (this.#pending) {
-        const rest = this.#pending;
-        this.#pending = null;
-        text += utf8Decode(rest, this.#fatal); // truncated sequence: U+FFFD or throws
-      }
-    }
-    return text;
   }
 }
 setToStringTag(TextDecoder, "TextDecoder");
 defineGlobal("TextDecoder", TextDecoder);
-
-// Index where a trailing, still incomplete UTF-8 sequence starts (u8.length if none).
-function incompleteTail(u8) {
-  const n = u8.length;
-  for (let i = n - 1; i >= 0 && i >= n - 3; i--) {
-    const b = u8[i];
-    if (b < 0x80) return n;
-    if (b >= 0xc0) {
-      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-      return n - i < need ? i : n;
-    }
-  }
-  return n;
-}
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_INDEX = new Int16Array(128).fill(-1);

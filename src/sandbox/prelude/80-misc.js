@@ -1,4 +1,4 @@
-// console, crypto and structuredClone.
+// console and structuredClone.
 const TypedArrayTag = Object.getOwnPropertyDescriptor(
   ObjectGetPrototypeOf(Uint8Array.prototype),
   SymbolToStringTag,
@@ -219,70 +219,6 @@ const console = {
 };
 ObjectDefineProperty(console, SymbolToStringTag, { value: "console", configurable: true });
 defineGlobal("console", console);
-
-const RANDOM_ARRAY_TAGS = [
-  "Int8Array",
-  "Uint8Array",
-  "Uint8ClampedArray",
-  "Int16Array",
-  "Uint16Array",
-  "Int32Array",
-  "Uint32Array",
-  "BigInt64Array",
-  "BigUint64Array",
-];
-const DIGESTS = { "SHA-1": 1, "SHA-256": 1, "SHA-384": 1, "SHA-512": 1 };
-
-class SubtleCrypto {
-  constructor(key) {
-    if (key !== INTERNAL) throw new TypeError("Illegal constructor");
-  }
-  digest(algorithm, data) {
-    try {
-      const name = isObject(algorithm) ? algorithm.name : algorithm;
-      if (name === undefined) throw new TypeError("digest: algorithm name is missing");
-      const alg = String(name).toUpperCase();
-      if (DIGESTS[alg] !== 1) {
-        throw new DOMException(`Unrecognized algorithm name: ${name}`, "NotSupportedError");
-      }
-      const u8 = bytesOf(data);
-      if (u8 === null) throw new TypeError("digest: data must be a BufferSource");
-      return PromiseResolve(host.digest(alg, bufferOf(u8)));
-    } catch (e) {
-      return PromiseReject(e);
-    }
-  }
-}
-setToStringTag(SubtleCrypto, "SubtleCrypto");
-
-class Crypto {
-  #subtle = new SubtleCrypto(INTERNAL);
-  constructor(key) {
-    if (key !== INTERNAL) throw new TypeError("Illegal constructor");
-  }
-  get subtle() {
-    return this.#subtle;
-  }
-  getRandomValues(array) {
-    if (!RANDOM_ARRAY_TAGS.includes(typedTag(array))) {
-      throw new DOMException("getRandomValues: not an integer typed array", "TypeMismatchError");
-    }
-    const n = array.byteLength;
-    if (n > 65536) {
-      throw new DOMException(`getRandomValues: ${n} bytes exceeds 65536`, "QuotaExceededError");
-    }
-    if (n > 0)
-      new Uint8Array(array.buffer, array.byteOffset, n).set(new Uint8Array(host.randomBytes(n)));
-    return array;
-  }
-  randomUUID() {
-    return host.uuid();
-  }
-}
-setToStringTag(Crypto, "Crypto");
-defineGlobal("Crypto", Crypto);
-defineGlobal("SubtleCrypto", SubtleCrypto);
-defineGlobal("crypto", new Crypto(INTERNAL));
 
 const ERROR_TYPES = { EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError };
 const TYPED_ARRAYS = {};

@@ -158,6 +158,7 @@ function run(id, fn, request) {
 }
 
 const entry = {
+  intrinsics: hostIntrinsics,
   init(envJson) {
     initInstance();
     siteEnv = Object.freeze(dispatchParse(envJson));
@@ -178,6 +179,10 @@ const entry = {
   },
   fire(id) {
     runTimer(id);
+    return takeOutbox();
+  },
+  settle(ticket, ok, a, b, c, d, e) {
+    settleHostOperation(ticket, ok, a, b, c, d, e);
     return takeOutbox();
   },
   cancel(id) {
