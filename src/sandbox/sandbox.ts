@@ -301,6 +301,22 @@ export class Sandbox implements HostHooks {
     }
   }
 
+  /**
+   * A retired generation: ends every streamed body cleanly (the client gets a complete response,
+   * the stream's `cancel` runs inside). Returns how many were ended.
+   */
+  endStreams(): number {
+    let n = 0;
+    for (const [id, p] of [...this.#pending.entries()]) {
+      if (!p.streaming) continue;
+      this.#pending.take(id);
+      this.#cancelInside(id);
+      p.sink.end();
+      n++;
+    }
+    return n;
+  }
+
   /** Drops the sandbox: pending requests fail, timers stop, the instance is left to the GC. */
   abandon(err: SiteboxError): void {
     if (this.deadReason !== null) return;
