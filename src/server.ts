@@ -30,9 +30,11 @@ interface Exchange {
   status: number;
   bytes: number;
   entry: SiteEntry | null;
-  /** Set once dispatched: the request counts in entry.active until it closes. */
+  /** Set once dispatched: the sandbox that answers, cancelled if the client leaves. */
   sandbox: Sandbox | null;
   sink: ResponseSink | null;
+  /** Set once dispatched: the request counts in entry.unanswered until its head goes out. */
+  answered: (() => void) | null;
 }
 
 const SAFE_HOST = /^[A-Za-z0-9.\-:[\]]+$/;
@@ -64,7 +66,7 @@ export function createSiteServer(
     const e = x.entry;
     if (x.sandbox !== null) {
       if (!x.res.writableFinished && x.sink !== null) x.sandbox.cancel(x.sink);
-      if (--e!.active === 0) e!.onIdle?.();
+      x.answered?.();
     }
     accessLog(x);
     hooks.onRequestEnd(x.req);
@@ -78,6 +80,7 @@ export function createSiteServer(
     const status = toStatus(err);
     if (x.res.headersSent) {
       x.res.destroy();
+      x.answered?.();
       return;
     }
     const text = publicMessage(status) + "\n";
@@ -95,6 +98,7 @@ export function createSiteServer(
     if (status === 503)
       headers["retry-after"] = String(err instanceof SiteboxError ? err.retryAfterS : 1);
     x.res.writeHead(status, headers).end(text);
+    x.answered?.();
   };
 
   const sinkFor = (x: Exchange, debug: string[]): ResponseSink => ({
@@ -106,6 +110,7 @@ export function createSiteServer(
       if (kind === "stream") {
         res.writeHead(status, headers);
         res.flushHeaders();
+        x.answered?.();
         return;
       }
       const length =
@@ -118,6 +123,7 @@ export function createSiteServer(
       if (status !== 204 && status !== 304) headers.push("content-length", String(length));
       res.writeHead(status, headers);
       res.end(body);
+      x.answered?.();
     },
     chunk(data: string | Uint8Array) {
       x.bytes += typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
@@ -185,8 +191,8 @@ export function createSiteServer(
     body: Uint8Array | null,
   ): void {
     const { req } = x;
-    // Counted from here to the end of the response, so a generation switch waits for it.
-    entry.active++;
+    // Counted from here until the response head goes out, so a generation switch waits for it.
+    x.answered = entry.dispatched();
     x.sandbox = sandbox;
     const host =
       req.headers.host !== undefined && SAFE_HOST.test(req.headers.host)
@@ -219,6 +225,7 @@ export function createSiteServer(
       entry: null,
       sandbox: null,
       sink: null,
+      answered: null,
     };
     hooks.onRequestStart(req, res);
     res.once("close", () => finish(x));

@@ -34,7 +34,12 @@ export class Generation {
     let settings: SiteSettings | null = null;
     let settingsError: SiteboxError | null = null;
     try {
-      settings = parseSiteJson(snapshot.siteJson, `${data.site}/site.json`, defaultLimits(config));
+      settings = parseSiteJson(
+        snapshot.siteJson,
+        `${data.site}/site.json`,
+        defaultLimits(config),
+        config.siteLimitsRaise,
+      );
       if (settings.main !== null && !Object.hasOwn(snapshot.files, settings.main))
         throw new SiteboxError(
           "ERR_CONFIG",
@@ -58,11 +63,16 @@ export class SiteEntry {
   /** While a new generation is switched in, requests wait here (see generations.ts). */
   gate: Promise<void> | null = null;
   openGate: (() => void) | null = null;
-  /** Requests started and not yet answered, for the drain phase. */
-  active = 0;
+  /**
+   * Requests dispatched whose response head has not gone out: what the drain phase waits for.
+   * A streamed body whose head went out does not count; it finishes on its own sandbox.
+   */
+  unanswered = 0;
   onIdle: (() => void) | null = null;
   /** Built to the side by "prepare", swapped in by "commit". */
   prepared: { generation: Generation; side: Sandbox } | null = null;
+  /** The sandbox a commit replaced while it still streamed responses (see worker-generations). */
+  retired: { sandbox: Sandbox; timer: NodeJS.Timeout } | null = null;
   lastUsed = Date.now();
   requests = 0;
   errors = 0;
@@ -81,6 +91,17 @@ export class SiteEntry {
   constructor(name: string, current: Generation) {
     this.name = name;
     this.current = current;
+  }
+
+  /** Counts a dispatched request until its head goes out; the returned call is idempotent. */
+  dispatched(): () => void {
+    this.unanswered++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.unanswered === 0) this.onIdle?.();
+    };
   }
 
   noteError(message: string, moduleLoad = false): void {
@@ -177,6 +198,15 @@ export class SiteRegistry {
       this.#loading.set(name, p);
     }
     return p;
+  }
+
+  /** Switches `entry` to the live generation asked anew from the primary; the sandbox follows. */
+  async reread(entry: SiteEntry): Promise<void> {
+    const data = await this.#fetch(entry.name);
+    if (data.generation <= entry.current.number) return;
+    entry.current = new Generation(data, this.config);
+    entry.sandbox = null;
+    entry.noteRebuild(`generation ${data.generation} was not prepared in this worker`);
   }
 
   /** `none`: the site as it is on disk now, for one request. */
@@ -367,7 +397,7 @@ export class SiteRegistry {
     let dropped = 0;
     for (const e of live) {
       const idle = idleMs > 0 && now - lastUsed(e) > idleMs;
-      const busy = e.sandbox!.inFlight > 0 || e.sandbox!.pendingOperations > 0 || e.active > 0;
+      const busy = e.sandbox!.inFlight > 0 || e.sandbox!.pendingOperations > 0 || e.unanswered > 0;
       if ((idle || excess > 0) && !busy) {
         // Closed, not just dropped: its timers and work after the response stop now.
         e.sandbox!.close(new SiteboxError("ERR_UNAVAILABLE", "sandbox evicted"));

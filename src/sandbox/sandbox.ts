@@ -298,6 +298,23 @@ export class Sandbox implements HostHooks {
     }
   }
 
+  /**
+   * A retired generation: ends every streamed body cleanly (the client gets a complete response,
+   * the stream's `cancel` runs inside). Returns how many were ended.
+   */
+  endStreams(): number {
+    let n = 0;
+    for (const [id, p] of [...this.#pending.entries()]) {
+      if (!p.streaming) continue;
+      this.#pending.take(id);
+      this.#cancelInside(id);
+      p.sink.end();
+      this.#answered(id);
+      n++;
+    }
+    return n;
+  }
+
   /** Dropped at a limit: like `close`, and the owner is told (it counts limit kills). */
   abandon(err: SiteboxError): void {
     if (this.deadReason !== null) return;
