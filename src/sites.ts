@@ -205,6 +205,7 @@ export class SiteRegistry {
     const data = await this.#fetch(entry.name);
     if (data.generation <= entry.current.number) return;
     entry.current = new Generation(data, this.config);
+    entry.sandbox?.retire(); // its requests in flight finish on it; then it is closed
     entry.sandbox = null;
     entry.noteRebuild(`generation ${data.generation} was not prepared in this worker`);
   }
