@@ -6,16 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, sleep, startServer, type RunningServer } from "./helpers.js";
-import {
-  baselineP50,
-  healthyLoad,
-  linesSince,
-  p50Bound,
-  percentile,
-  until,
-  workers,
-  workersCpu,
-} from "./beside.js";
+import { healthyFor, linesSince, workers, workersCpu } from "./beside.js";
+import { expectP50Within2x, healthyLoad, until as untilValue } from "./healthy.js";
 
 const h = (body: string) => `export default { async fetch(request, env, ctx) { ${body} } };`;
 const MiB = 1024 * 1024;
@@ -133,7 +125,7 @@ beforeAll(async () => {
       },
     },
   });
-  await baselineP50(server); // warm both workers' healthy sandboxes
+  await healthyFor(server, 400); // warm both workers' healthy sandboxes
   // --site-idle 1 would evict the healthy site between tests: keep it warm on both workers.
   warm = setInterval(() => {
     for (const fresh of [true, true]) void get("/", "healthy", fresh).catch(() => {});
@@ -149,31 +141,24 @@ const get = (path: string, host: string, fresh = false) =>
 
 /**
  * Runs `attack` with the healthy site under load, for at least `windowMs`; checks it lost
- * nothing and kept its p50 over that window. (One run of site code still holds its worker for up
- * to --timeout: the healthy site's p99 shows that, its p50 must not.)
+ * nothing and kept its p50 within 2x of its baseline over that window (healthy.ts). One run of
+ * site code still holds its worker for up to --timeout: the healthy site's p99 shows that.
  */
 async function beside<T>(attack: () => Promise<T>, windowMs = 1000): Promise<T> {
-  const base = await baselineP50(server);
-  const load = healthyLoad(server);
-  const t = Date.now();
-  const result = await attack();
-  await sleep(windowMs - (Date.now() - t));
-  const run = await load.stop();
-  expect(run.failures).toEqual([]);
-  expect(run.latencies.length).toBeGreaterThan(10);
-  await p50Within(percentile(run.latencies, 50), base, () => baselineP50(server));
+  const before = await healthyFor(server, 400);
+  let result!: T;
+  const during = await healthyFor(server, windowMs, async () => {
+    result = await attack();
+  });
+  expect(during.failures).toEqual([]);
+  expect(during.statuses.length).toBeGreaterThan(10);
+  await expectP50Within2x(during, before, () => healthyFor(server, 400));
   return result;
 }
 
-/**
- * The healthy p50 during an attack is within 2x of its baseline: the one before, or, when the
- * machine itself got slower meanwhile (other processes), the one measured again after.
- */
-async function p50Within(p50: number, before: number, again: () => Promise<number>) {
-  if (p50 < p50Bound(before)) return;
-  const after = await again();
-  expect(p50).toBeLessThan(p50Bound(Math.max(before, after)));
-}
+/** Polls `cond` until it holds. */
+const until = (cond: () => Promise<boolean> | boolean, timeoutMs = 10_000) =>
+  untilValue("the condition", async () => ((await cond()) ? true : undefined), timeoutMs);
 
 /** Worker RSS stays under this during every attack here (a worker at rest is ~80-120 MiB). */
 const RSS_BOUND = 400 * MiB;
@@ -380,19 +365,14 @@ describe("14. a site whose requests keep hitting --timeout is refused for a cool
     };
     // The baseline: the same 8 clients asking a site that answers 503 at once. The breaker can
     // make the looper cost no more than that; what the requests themselves cost, it cannot.
-    const cheapLoad = healthyLoad(server);
-    await eightClients("cheap", 1500);
-    const base = percentile((await cheapLoad.stop()).latencies, 50);
+    const cheap = () => healthyFor(server, 1500, () => eightClients("cheap", 1500));
+    const base = await cheap();
     const from = server.stderr().length;
-    const load = healthyLoad(server);
+    const load = healthyLoad(server.url, "healthy", "ok", 4);
     const answers = await eightClients("looper", 2500);
     const run = await load.stop();
     expect(run.failures).toEqual([]);
-    await p50Within(percentile(run.latencies, 50), base, async () => {
-      const l = healthyLoad(server);
-      await eightClients("cheap", 1500);
-      return percentile((await l.stop()).latencies, 50);
-    });
+    await expectP50Within2x(run, base, cheap);
     expect(answers.every((a) => a.status === 503)).toBe(true);
     // Each worker runs 2 loops before the breaker opens, and none during the 5 s cool-down.
     const log = linesSince(server, from);
