@@ -1,5 +1,7 @@
-// The yardstick for `npm run bench`: the smallest useful node:http server, on node:cluster with
-// the same number of workers as sitebox, so the ratio measures sitebox's own cost per request.
+// The yardstick for `npm run bench`: plain node:http on node:cluster with the same number of workers
+// as sitebox, answering every workload (workloads.js) with the same bytes: hello, the JSON API
+// (from the query string, as the site's handler reads it), the static file from memory, the
+// template page (the site's own template module) and the JSON echo.
 //
 //   node bench/baseline-server.js [--workers N] [--port P]
 //
@@ -9,6 +11,10 @@
 import cluster from "node:cluster";
 import http from "node:http";
 import { parseArgs } from "node:util";
+import fs from "node:fs";
+import { item, pageData } from "./site/_lib/data.js";
+import { renderPage } from "./site/_lib/template.js";
+import { STATIC_FILE } from "./workloads.js";
 
 const { values } = parseArgs({
   options: {
@@ -61,9 +67,50 @@ function announce(listening) {
 }
 
 function startWorker() {
+  const css = fs.readFileSync(STATIC_FILE);
+  const cssStat = fs.statSync(STATIC_FILE);
+  const cssHeaders = {
+    "content-type": "text/css; charset=utf-8",
+    "content-length": css.length,
+    "last-modified": cssStat.mtime.toUTCString(),
+    etag: `W/"${css.length.toString(16)}-${Math.floor(cssStat.mtimeMs).toString(16)}"`,
+  };
+  const send = (res, type, text) => {
+    res.writeHead(200, { "content-type": type, "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  };
   const server = http.createServer((req, res) => {
-    res.writeHead(200, { "content-type": "text/plain" });
-    res.end("Hello, world!");
+    const q = req.url.indexOf("?");
+    const pathname = q === -1 ? req.url : req.url.slice(0, q);
+    if (pathname === "/") {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("Hello, world!");
+    } else if (pathname === "/api/items") {
+      const url = new URL(req.url, `http://${req.headers.host}`);
+      const n = Math.min(1000, Number(url.searchParams.get("n") ?? 10) || 0);
+      const items = Array.from({ length: n }, (_, i) => item(i));
+      send(res, "application/json", JSON.stringify({ items }));
+    } else if (pathname === "/style.css") {
+      res.writeHead(200, cssHeaders);
+      res.end(css);
+    } else if (pathname === "/page") {
+      send(res, "text/html; charset=utf-8", renderPage(pageData()));
+    } else if (pathname === "/api/echo" && req.method === "POST") {
+      const chunks = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => {
+        let text;
+        try {
+          text = JSON.stringify(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+        } catch {
+          res.writeHead(400).end();
+          return;
+        }
+        send(res, "application/json", text);
+      });
+    } else {
+      res.writeHead(404).end();
+    }
   });
   // In a cluster every worker's listen(0) gets the same port, chosen by the primary.
   server.listen(port, "127.0.0.1", () => process.send({ port: server.address().port }));

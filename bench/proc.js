@@ -89,3 +89,37 @@ export async function stopServer(server) {
   clearTimeout(timer);
   killGroup(server.child, "SIGKILL"); // any worker the primary left behind
 }
+
+/**
+ * Starts a daemon that prints no ready line (Apache, nginx, php-fpm) in the foreground, output to
+ * `logFile`, and resolves once `ready()` resolves true (polled), or rejects with the log's tail.
+ */
+export async function startDaemon({ label, command, args, logFile, ready, env }) {
+  const out = fs.openSync(logFile, "a");
+  const child = track(
+    spawn(command, args, {
+      cwd: ROOT,
+      stdio: ["ignore", out, out],
+      detached: true,
+      env: env ?? process.env,
+    }),
+  );
+  fs.closeSync(out);
+  const server = { label, child, stderr: [], stopping: false };
+  const t0 = performance.now();
+  while (performance.now() - t0 < 20_000) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    if (await ready().catch(() => false)) {
+      server.startMs = performance.now() - t0;
+      return server;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  killGroup(child, "SIGKILL");
+  const code = child.exitCode ?? child.signalCode;
+  const tail = fs.readFileSync(logFile, "utf8").trim().split("\n").slice(-15).join("\n");
+  throw new BenchError(
+    `${label} ${code === null ? "did not start within 20 s" : `exited during start-up (${code})`}` +
+      `: ${command} ${args.join(" ")}\n${tail}`,
+  );
+}

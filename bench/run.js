@@ -1,14 +1,17 @@
 // `npm run bench`: sitebox on loopback, in sections (`--only` picks some):
-//   throughput  sitebox against a plain node:http cluster, measured with wrk (throughput.js)
+//   throughput  five workloads on sitebox and plain node:http (+ Apache/mod_python and
+//               nginx/php-fpm with --anchors), side by side, with wrk (throughput.js)
 //   cold        first request to a site in a fresh worker, with and without --preload (cold.js)
 //   reload      from an atomic save to every worker serving it, watch and stat (reload.js)
 //   rss         memory per worker at rest and after 10 and 50 sites (rss.js)
 //   restart     failed requests during a SIGHUP rolling restart under wrk load (restart.js)
+//   starvation  a healthy site's latency beside 8 clients looping another site to --timeout
+//               (starvation.js)
 //
-//   node bench/run.js [--workers 2] [--duration 10] [--connections 32] [--only cold,reload]
+//   node bench/run.js [--workers 2] [--duration 5] [--anchors] [--only throughput,cold]
 //                     [--json FILE] [--profile]
 //
-// Only one server runs at a time, so none competes with another for the CPUs. Every process
+// Only one server is loaded at a time, so none competes with another for the CPUs. Every process
 // started here runs in its own process group and is killed on exit, error or Ctrl-C.
 import fs from "node:fs";
 import os from "node:os";
@@ -21,20 +24,52 @@ import { printProfile } from "./profile.js";
 import { printReload, runReload } from "./reload.js";
 import { printRestart, runRestart } from "./restart.js";
 import { printRss, runRss } from "./rss.js";
-import { printThroughput, runThroughput } from "./throughput.js";
+import { printStarvation, runStarvation } from "./starvation.js";
+import { printMemory, runMemory } from "./memory.js";
+import { printNodeSteps, runNodeSteps } from "./node-steps.js";
+import { printVariants, runVariants } from "./variants.js";
+import { printQuickjsSteps, runQuickjsSteps } from "./quickjs-steps.js";
+import { runThroughput } from "./throughput.js";
+import { printThroughput } from "./throughput-report.js";
+import { TARGETS } from "./targets.js";
+import { WORKLOADS } from "./workloads.js";
 import { ensureWrk, wrkArgs } from "./wrk.js";
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
+/** The sections, in the order they run; `--only` picks some. */
+const SECTIONS = {
+  throughput: { run: runThroughput, print: printThroughput },
+  "quickjs-steps": { run: runQuickjsSteps, print: printQuickjsSteps },
+  "node-steps": { run: runNodeSteps, print: printNodeSteps },
+  memory: { run: runMemory, print: printMemory },
+  variants: { run: runVariants, print: printVariants },
+  cold: { run: runCold, print: printCold },
+  reload: { run: runReload, print: printReload },
+  rss: { run: runRss, print: printRss },
+  restart: { run: runRestart, print: printRestart },
+  starvation: { run: runStarvation, print: printStarvation },
+};
+const SECTION_NAMES = Object.keys(SECTIONS).join(", ");
+const DEFAULT_SECTIONS = "throughput, quickjs-steps, cold, reload, rss, restart";
+const TARGET_NAMES = TARGETS.map((t) => t.name).join(", ");
+const WORKLOAD_NAMES = WORKLOADS.map((w) => w.name).join(", ");
+
 const USAGE = `usage: npm run bench -- [flags]
-  --workers N        worker processes for both servers [2]
-  --duration S       seconds of the main (hello) runs [10]
-  --short S          seconds of the other runs [5, at most --duration]
-  --warmup S         seconds of the warm-up before the hello runs [2]
+  --workers N        worker processes of sitebox and node:http, php-fpm children [2]
+  --duration S       seconds of each timed wrk run [5]
+  --warmup S         seconds of wrk before each timed run [1]
+  --settle S         at most this many seconds of load on each server, until its helper
+                     threads are quiet (V8's tier-up of the wasm), before it is timed [30]
+  --rounds N         repeat every throughput run N times, report the medians [1]
   --connections N    wrk connections [32]
   --threads N        wrk threads [1]
-  --only NAME[,NAME] run these sections only: throughput, cold, reload, rss, restart [all]
+  --anchors          also Apache 2.4 + mod_python and nginx + php-fpm (apt-get installs them)
+  --targets A,B      throughput targets by name, instead of the default set (${TARGET_NAMES})
+  --workloads A,B    throughput workloads by name (${WORKLOAD_NAMES}) [all]
+  --only NAME[,NAME] run these sections only: ${SECTION_NAMES}
+                     [default: ${DEFAULT_SECTIONS}]
   --json FILE        also write the results as JSON
   --profile          run sitebox with --cpu-prof; print the hottest functions of its workers
   --keep             keep the temporary folder (sites, logs, profiles)`;
@@ -44,9 +79,13 @@ function parseOptions(argv) {
     args: argv,
     options: {
       workers: { type: "string", default: "2" },
-      duration: { type: "string", default: "10" },
-      short: { type: "string", default: "5" },
-      warmup: { type: "string", default: "2" },
+      duration: { type: "string", default: "5" },
+      warmup: { type: "string", default: "1" },
+      settle: { type: "string", default: "30" },
+      rounds: { type: "string", default: "1" },
+      anchors: { type: "boolean", default: false },
+      targets: { type: "string" },
+      workloads: { type: "string" },
       connections: { type: "string", default: "32" },
       threads: { type: "string", default: "1" },
       only: { type: "string" },
@@ -60,6 +99,15 @@ function parseOptions(argv) {
     console.log(USAGE);
     process.exit(0);
   }
+  /** A comma-separated flag whose items must be in `allowed`, or null when not given. */
+  const list = (name, allowed) => {
+    if (values[name] === undefined) return null;
+    const items = values[name].split(",").map((x) => x.trim());
+    for (const x of items)
+      if (!allowed.includes(x))
+        throw new BenchError(`--${name}: no "${x}" (there are: ${allowed.join(", ")})`);
+    return items;
+  };
   const int = (name, min, max) => {
     // "10s" is accepted too, since that is how wrk spells a duration.
     const n = Number(String(values[name]).replace(/s$/, ""));
@@ -67,16 +115,22 @@ function parseOptions(argv) {
       throw new BenchError(`--${name} must be a whole number from ${min} to ${max}`);
     return n;
   };
-  const duration = int("duration", 1, 3600);
-  const only = values.only ? values.only.split(",").map((x) => x.trim()) : Object.keys(SECTIONS);
-  for (const name of only)
-    if (!Object.hasOwn(SECTIONS, name))
-      throw new BenchError(`--only: no section "${name}" (${Object.keys(SECTIONS).join(", ")})`);
+  const only = list("only", Object.keys(SECTIONS)) ?? DEFAULT_SECTIONS.split(", ");
   return {
     workers: int("workers", 1, 64),
-    duration,
-    short: Math.min(int("short", 1, 3600), duration),
+    duration: int("duration", 1, 3600),
     warmup: int("warmup", 0, 60),
+    settle: int("settle", 0, 600),
+    rounds: int("rounds", 1, 20),
+    anchors: values.anchors,
+    targets: list(
+      "targets",
+      TARGETS.map((t) => t.name),
+    ),
+    workloads: list(
+      "workloads",
+      WORKLOADS.map((w) => w.name),
+    ),
     connections: int("connections", 1, 10000),
     threads: int("threads", 1, 64),
     // In the order they are defined, whatever the order given.
@@ -90,15 +144,6 @@ function parseOptions(argv) {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-/** The sections, in the order they run; `--only` picks some. */
-const SECTIONS = {
-  throughput: { run: runThroughput, print: printThroughput },
-  cold: { run: runCold, print: printCold },
-  reload: { run: runReload, print: printReload },
-  rss: { run: runRss, print: printRss },
-  restart: { run: runRestart, print: printRestart },
-};
-
 async function main(opts) {
   if (!fs.existsSync(path.join(ROOT, "dist/cli.js")))
     throw new BenchError("dist/ is missing: run `npm run build` first");
@@ -111,15 +156,15 @@ async function main(opts) {
 
   const wrkCmd = `wrk ${wrkArgs(opts, opts.duration, "URL").join(" ")}`;
   console.log(
-    `sitebox bench: ${opts.workers} workers per server, \`${wrkCmd}\` ` +
-      `(other runs ${opts.short} s), node ${process.version}, ${os.cpus().length} CPUs` +
+    `sitebox bench: ${opts.workers} workers per server, \`${wrkCmd}\` after ${opts.warmup} s ` +
+      `of warm-up, node ${process.version}, ${os.cpus().length} CPUs` +
       (opts.profile ? ", CPU profiling on (throughput is lower than without)" : "") +
       `; sections: ${opts.only.join(", ")}`,
   );
-  const ctx = { opts, tmp, problems: [], serverLogs: {}, serverInfo: {} };
+  const ctx = { opts, tmp, problems: [], serverLogs: {}, serverInfo: {}, profiles: {} };
   const figures = {};
   for (const name of opts.only) {
-    // The throughput section checks before each of its servers.
+    // The throughput section checks once its servers are up.
     if (name !== "throughput") await checkIdle(ctx.problems, name);
     figures[name] = await SECTIONS[name].run(ctx);
   }
@@ -127,13 +172,8 @@ async function main(opts) {
   for (const name of opts.only) SECTIONS[name].print(figures[name]);
   const problems = [...ctx.problems, ...findProblems(figures)];
   printProblems(problems, ctx.serverLogs);
-  const profiles = figures.throughput?.profiles ?? {};
-  if (opts.profile && figures.throughput) {
-    printProfile("sitebox / (watch)", profiles.watch, 25);
-    printProfile("node:http / (for comparison)", profiles.baseline, 10);
-    printProfile("sitebox /api/json + /static.txt", profiles.routes, 10);
-    printProfile("sitebox / (none)", profiles.none, 10);
-  }
+  const profiles = ctx.profiles;
+  if (profiles.throughput) printProfile("sitebox, every workload", profiles.throughput, 25);
   if (opts.json) {
     // The profiles' long tails are noise: 50 rows each are plenty.
     for (const p of Object.values(profiles)) p.top = p.top.slice(0, 50);
@@ -143,13 +183,9 @@ async function main(opts) {
       cpus: os.cpus().length,
       options: opts,
       wrk: wrkCmd,
-      results: figures.throughput?.results ?? [],
-      ratios: figures.throughput?.ratios ?? null,
-      cold: figures.cold ?? null,
-      reload: figures.reload ?? null,
-      rss: figures.rss ?? null,
-      restart: figures.restart ? { ...figures.restart, raw: undefined } : null,
-      restartWrk: figures.restart?.raw ?? null,
+      ...figures,
+      restart: figures.restart ? { ...figures.restart, raw: undefined } : undefined,
+      restartWrk: figures.restart?.raw,
       problems,
       serverLogs: ctx.serverLogs,
       serverInfo: ctx.serverInfo,

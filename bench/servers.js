@@ -1,32 +1,13 @@
 // The servers under test: the node:http baseline and sitebox, their sites and their memory figures.
 import fs from "node:fs";
 import path from "node:path";
-import { BenchError, ROOT, writeFiles } from "./common.js";
+import { ROOT, writeFiles } from "./common.js";
 import { startServer, stopServer } from "./proc.js";
+import { SITE_DIR } from "./workloads.js";
 
-/** The benchmark site: a hello route, a JSON route with an import, a static file. */
+/** The benchmark site (bench/site/: the workloads' routes and static file) as `dir`/default. */
 export function makeSites(dir) {
-  writeFiles(dir, {
-    "default/index.js": `export default {
-  fetch() {
-    return new Response("Hello, world!", { headers: { "content-type": "text/plain" } });
-  },
-};
-`,
-    "default/api/json.js": `import { describe } from "./_lib/x.js";
-
-export default {
-  fetch(request) {
-    return Response.json(describe(new URL(request.url).pathname));
-  },
-};
-`,
-    "default/api/_lib/x.js": `export function describe(path) {
-  return { path, ok: true, items: [1, 2, 3], nested: { greeting: "Hello, world!" } };
-}
-`,
-    "default/public/static.txt": "Hello, static world!\n",
-  });
+  fs.cpSync(SITE_DIR, path.join(dir, "default"), { recursive: true });
 }
 
 /** A small site for Host `name`: a route that imports a helper, so a load is two modules. */
@@ -54,15 +35,17 @@ export default {
  * refuses --cpu-prof in NODE_OPTIONS; as a flag of the primary it reaches the workers too, since
  * cluster.fork() passes on process.execArgv.
  */
-function profileArgs(profile, tmp, name) {
+function profileArgs(profile, tmp, name, intervalUs) {
   if (!profile) return { nodeArgs: [], profileDir: null };
   const profileDir = path.join(tmp, `profile-${name}`);
   fs.mkdirSync(profileDir);
-  return { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`], profileDir };
+  const interval = intervalUs ? [`--cpu-prof-interval=${intervalUs}`] : [];
+  return { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, ...interval], profileDir };
 }
 
 export async function startBaseline(opts, tmp) {
-  const { nodeArgs, profileDir } = profileArgs(opts.profile, tmp, "baseline");
+  const name = opts.profile ? `baseline-${fs.readdirSync(tmp).length}` : "baseline";
+  const { nodeArgs, profileDir } = profileArgs(opts.profile, tmp, name, opts.profileIntervalUs);
   const server = await startServer({
     label: "baseline (node:http)",
     args: [
@@ -86,7 +69,7 @@ export async function startBaseline(opts, tmp) {
  */
 export async function startSitebox(opts, tmp, name, cache, more = {}) {
   const { sitesDir = path.join(tmp, "sites"), flags = [], profile = opts.profile } = more;
-  const { nodeArgs, profileDir } = profileArgs(profile, tmp, name);
+  const { nodeArgs, profileDir } = profileArgs(profile, tmp, name, opts.profileIntervalUs);
   const server = await startServer({
     label: `sitebox (${name})`,
     args: [
@@ -120,33 +103,4 @@ export async function withSitebox(ctx, name, cache, more, fn) {
     if (info.length) ctx.serverInfo[server.label] = info;
     if (rest.length) ctx.serverLogs[server.label] = rest;
   }
-}
-
-/** VmRSS of a process in bytes, from /proc (Linux), or null when unreadable. */
-function procRss(pid) {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-export async function siteboxStatus(server) {
-  const res = await fetch(`http://127.0.0.1:${server.port}/.sitebox/status.json`);
-  if (!res.ok) throw new BenchError(`status.json answered ${res.status}`);
-  return res.json();
-}
-
-/** Per-worker memory after a run: from the status page for sitebox, /proc for the baseline. */
-export async function workerMemory(server) {
-  if (server.workerPids)
-    return server.workerPids.map((pid) => ({ pid, rssBytes: procRss(pid), sandboxBytes: null }));
-  const status = await siteboxStatus(server);
-  return status.workers.map((w) => ({
-    pid: w.pid,
-    rssBytes: w.rssBytes,
-    sandboxBytes: w.sandboxBytes,
-    requests: w.requests,
-  }));
 }

@@ -1,110 +1,141 @@
-// Throughput: sitebox against the node:http baseline, one wrk run per target. Each server is
-// started, warmed up, loaded and stopped in turn, so only one competes with wrk for the CPUs.
+// Throughput: every workload (workloads.js) on every target (targets.js), side by side in one run.
+// All targets are started first and stay up (an idle server costs next to nothing); then for each
+// workload each target in turn gets a warm-up and a timed wrk run, so the ratios are taken
+// minutes, not a whole bench, apart. Per run: req/s and latency from wrk, and the CPU time the
+// server's processes spent (usage.js) divided by the requests wrk completed: the figure that
+// stays put when other work shares the cores.
 import path from "node:path";
-import { checkIdle, fmtMiB, fmtMs, mean, printGrid, progress } from "./common.js";
-import { stopServer } from "./proc.js";
+import { checkIdle, progress, sleep } from "./common.js";
 import { aggregateProfiles } from "./profile.js";
-import { makeSites, startBaseline, startSitebox, workerMemory } from "./servers.js";
+import { pickTargets } from "./targets.js";
+import { cpuReading, cpuSpent, machineBusySeconds, machineReading, treeMemory } from "./usage.js";
+import { ECHO_BODY, WORKLOADS, expectedBodies, wrkPostScript } from "./workloads.js";
 import { runWrk } from "./wrk.js";
 
-/** One request before the load, so a broken route shows up as a clear problem, not as a number. */
-async function probe(url) {
+/** Checks that `target` answers `w` with exactly the expected bytes; a line saying why not. */
+async function check(target, w, expected) {
+  const url = target.url + w.path;
   try {
-    const res = await fetch(url);
+    const init =
+      w.method === "POST"
+        ? { method: "POST", body: ECHO_BODY, headers: { "content-type": "application/json" } }
+        : {};
+    const res = await fetch(url, init);
     const body = await res.text();
-    return res.ok ? null : `${url} answered ${res.status}: ${body.trim().slice(0, 200)}`;
+    if (res.status !== 200) return `${url} answered ${res.status}: ${body.trim().slice(0, 200)}`;
+    if (body !== expected)
+      return `${url} answered other bytes (${body.length} vs ${expected.length}): ${body.slice(0, 80)}`;
+    return null;
   } catch (err) {
     return `${url} failed: ${err.message}`;
   }
 }
 
-async function measure(opts, server, target, pathname, seconds, warmup, problems) {
-  const url = `http://127.0.0.1:${server.port}${pathname}`;
-  const bad = await probe(url);
-  if (bad) problems.push(`${target}: ${bad}`);
-  progress(`${target}: warm-up ${warmup} s, load ${seconds} s ...`);
-  if (warmup > 0) await runWrk(opts, warmup, url);
-  const wrk = await runWrk(opts, seconds, url);
-  const memory = await workerMemory(server);
-  if (wrk.non2xx > 0) problems.push(`${target}: ${wrk.non2xx} non-2xx/3xx responses`);
-  if (wrk.socketErrors > 0) problems.push(`${target}: socket errors ${JSON.stringify(wrk.socket)}`);
-  return { target, url, seconds, ...wrk, memory };
-}
-
-/** One server per group, stopped before the next starts. */
-function plan(opts) {
-  const short = { seconds: opts.short, warmup: Math.min(1, opts.warmup) };
-  const hello = { seconds: opts.duration, warmup: opts.warmup };
-  // The JSON and static routes get their own server so that the hello server's profile (with
-  // --profile) shows the hello path alone.
-  return [
-    { kind: "baseline", name: "baseline", runs: [["node:http /", "/", hello]] },
-    { kind: "sitebox", name: "watch", cache: "watch", runs: [["sitebox / (watch)", "/", hello]] },
-    {
-      kind: "sitebox",
-      name: "routes",
-      cache: "watch",
-      runs: [
-        ["sitebox /api/json (watch)", "/api/json", short],
-        ["sitebox /static.txt (watch)", "/static.txt", short],
-      ],
-    },
-    { kind: "sitebox", name: "stat", cache: "stat", runs: [["sitebox / (stat)", "/", short]] },
-    { kind: "sitebox", name: "none", cache: "none", runs: [["sitebox / (none)", "/", short]] },
-  ];
-}
-
-export async function runThroughput(ctx) {
-  const { opts, tmp, problems, serverLogs } = ctx;
-  makeSites(path.join(tmp, "sites"));
-  const results = [];
-  const profiles = {};
-  for (const step of plan(opts)) {
-    await checkIdle(problems, step.name);
-    const server =
-      step.kind === "baseline"
-        ? await startBaseline(opts, tmp)
-        : await startSitebox(opts, tmp, step.name, step.cache);
-    try {
-      for (const [target, pathname, t] of step.runs)
-        results.push(await measure(opts, server, target, pathname, t.seconds, t.warmup, problems));
-    } finally {
-      await stopServer(server);
-    }
-    if (server.stderr.length) serverLogs[server.label] = server.stderr;
-    if (server.profileDir) profiles[step.name] = aggregateProfiles(server);
+/**
+ * Loads a fresh server until its helper threads are quiet: a sitebox worker's V8 tiers QuickJS's
+ * wasm up with TurboFan on background threads, about a CPU second per worker, spread over many
+ * seconds when the cores are shared; timed runs before that would count it. First each workload
+ * for a second (every path warm, Apache's children import their handlers), then the first in
+ * 1 s steps until threads other than the processes' main ones use under 5% of a core, or
+ * `opts.settle` seconds passed. Returns the seconds it took.
+ */
+export async function settle(opts, roots, urls, script = null) {
+  if (opts.settle === 0) return 0;
+  const t0 = performance.now();
+  for (const [url, post] of urls) await runWrk(opts, 1, url, post ? script : null);
+  while ((performance.now() - t0) / 1000 < opts.settle) {
+    let a, b;
+    await runWrk(opts, 1, urls[0][0], null, {
+      before: () => (a = cpuReading(roots())),
+      after: () => (b = cpuReading(roots())),
+    });
+    const { helperSeconds, wallSeconds } = cpuSpent(a, b);
+    if (helperSeconds / wallSeconds < 0.05) break;
   }
-  return { results, ratios: ratios(results), profiles };
+  return (performance.now() - t0) / 1000;
 }
 
-function ratios(results) {
-  const rps = (t) => results.find((r) => r.target === t)?.rps ?? null;
-  const ratio = (a, b) => (rps(a) && rps(b) ? rps(a) / rps(b) : null);
+async function measure(ctx, t, w, script) {
+  const { opts, problems } = ctx;
+  const url = t.running.url + w.path;
+  progress(`${w.name} on ${t.label}: warm-up ${opts.warmup} s, load ${opts.duration} s ...`);
+  if (opts.warmup > 0) await runWrk(opts, opts.warmup, url, script);
+  let cpu0, cpu1, m0, m1;
+  const around = {
+    before: () => ((cpu0 = cpuReading(t.running.roots())), (m0 = machineReading())),
+    after: () => ((cpu1 = cpuReading(t.running.roots())), (m1 = machineReading())),
+  };
+  const wrk = await runWrk(opts, opts.duration, url, script, around);
+  const cpu = cpuSpent(cpu0, cpu1);
+  const machine = machineBusySeconds(m0, m1);
+  if (wrk.non2xx > 0) problems.push(`${w.name} on ${t.label}: ${wrk.non2xx} non-2xx responses`);
+  if (wrk.socketErrors > 0)
+    problems.push(`${w.name} on ${t.label}: socket errors ${JSON.stringify(wrk.socket)}`);
+  if (cpu.gone || cpu.added)
+    problems.push(
+      `${w.name} on ${t.label}: ${cpu.gone} processes exited and ${cpu.added} started during ` +
+        `the run, so its CPU figure is uncertain`,
+    );
+  const { raw, ...figures } = wrk;
   return {
-    siteboxOverNodeHttp: ratio("sitebox / (watch)", "node:http /"),
-    noneOverWatch: ratio("sitebox / (none)", "sitebox / (watch)"),
-    statOverWatch: ratio("sitebox / (stat)", "sitebox / (watch)"),
+    workload: w.name,
+    target: t.name,
+    label: t.label,
+    ...figures,
+    cpuSeconds: cpu.seconds,
+    wallSeconds: cpu.wallSeconds,
+    cpuUsPerRequest: wrk.requests ? (cpu.seconds * 1e6) / wrk.requests : null,
+    // What the rest of the machine (wrk, and whatever else runs) used meanwhile.
+    othersCpuSeconds: Math.max(0, machine - cpu.seconds),
   };
 }
 
-export function printThroughput({ results, ratios: r }) {
-  console.log();
-  const rows = results.map((x) => {
-    const rss = x.memory.map((m) => m.rssBytes).filter((b) => b !== null);
-    return [
-      x.target,
-      Math.round(x.rps).toLocaleString("en-US"),
-      fmtMs(x.p50Ms),
-      fmtMs(x.p99Ms),
-      String(x.non2xx + x.socketErrors),
-      `${fmtMiB(mean(rss))} (${rss.map(fmtMiB).join("/")})`,
-    ];
-  });
-  printGrid(["target", "req/s", "p50", "p99", "errors", "RSS/worker MiB (each)"], rows, "lrrrrl");
-  const f = (x) => (x === null ? "?" : x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
-  const met =
-    r.siteboxOverNodeHttp === null ? "" : r.siteboxOverNodeHttp >= 0.65 ? "met" : "NOT met";
-  console.log(`\nsitebox/node:http, hello:  ${f(r.siteboxOverNodeHttp)}  (target >= 0.65: ${met})`);
-  console.log(`cache none/watch, hello:   ${f(r.noneOverWatch)}`);
-  console.log(`cache stat/watch, hello:   ${f(r.statOverWatch)}`);
+export async function runThroughput(ctx) {
+  const { opts, tmp, problems } = ctx;
+  const targets = pickTargets(opts).map((t) => ({ ...t }));
+  const workloads = WORKLOADS.filter((w) => !opts.workloads || opts.workloads.includes(w.name));
+  const script = wrkPostScript(path.join(tmp, "post.lua"));
+  const expected = expectedBodies();
+  const memory = {};
+  const settled = {};
+  try {
+    for (const t of targets) {
+      progress(`starting ${t.label} ...`);
+      t.running = await t.start(ctx);
+      for (const w of workloads) {
+        const bad = await check(t.running, w, expected[w.name]);
+        if (bad) problems.push(`${t.label}: ${bad}`);
+      }
+    }
+    await sleep(500); // the first requests' garbage, and start-up work, settle
+    for (const t of targets)
+      memory[t.name] = { label: t.label, rest: treeMemory(t.running.roots()) };
+    for (const t of targets) {
+      progress(`${t.label}: settling under load ...`);
+      const urls = workloads.map((w) => [t.running.url + w.path, w.method === "POST"]);
+      settled[t.name] = await settle(opts, t.running.roots, urls, script);
+    }
+    await checkIdle(problems, "throughput");
+    const results = [];
+    for (let round = 0; round < opts.rounds; round++)
+      for (const w of workloads)
+        for (const t of targets) {
+          const r = await measure(ctx, t, w, w.method === "POST" ? script : null);
+          results.push({ ...r, round });
+        }
+    for (const t of targets) memory[t.name].loaded = treeMemory(t.running.roots());
+    return {
+      workloads: workloads.map((w) => w.name),
+      targets: targets.map(label),
+      results,
+      memory,
+      settled,
+    };
+  } finally {
+    for (const t of targets) if (t.running) await t.running.stop();
+    const sb = targets.find((t) => t.name === "sitebox")?.running?.server;
+    if (sb?.profileDir) ctx.profiles.throughput = aggregateProfiles(sb);
+  }
 }
+
+const label = (t) => ({ name: t.name, label: t.label });

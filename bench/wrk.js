@@ -1,37 +1,27 @@
 // wrk: installed on demand, run to completion, its text report parsed.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { BenchError } from "./common.js";
+import { ensurePackages, onPath } from "./install.js";
 import { exited, killGroup, track } from "./proc.js";
 
-function hasWrk() {
-  return spawnSync("sh", ["-c", "command -v wrk"], { stdio: "ignore" }).status === 0;
-}
-
-/** Installs wrk with apt-get when it is missing, showing apt-get's own output. */
+/** Installs wrk with apt-get when it is missing. */
 export function ensureWrk() {
-  if (hasWrk()) return;
-  console.log("wrk is not on PATH; installing it with: apt-get update && apt-get install -y wrk");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update"], ["install", "-y", "wrk"]]) {
-    console.log(`$ apt-get ${args.join(" ")}`);
-    const r = spawnSync("apt-get", args, { stdio: "inherit", env });
-    if (r.error || r.status !== 0)
-      throw new BenchError(
-        `could not install wrk: apt-get ${args.join(" ")} ` +
-          (r.error ? `failed to start (${r.error.message})` : `exited with ${r.status}`) +
-          `; install wrk by hand (it needs root: sudo apt-get install -y wrk) and run again`,
-      );
-  }
-  if (!hasWrk()) throw new BenchError("apt-get installed wrk but it is still not on PATH");
+  ensurePackages([{ pkg: "wrk", present: () => onPath("wrk") }]);
 }
 
-export function wrkArgs(opts, seconds, url) {
-  return ["-t" + opts.threads, "-c" + opts.connections, `-d${seconds}s`, "--latency", url];
+export function wrkArgs(opts, seconds, url, script) {
+  const s = script ? ["-s", script] : [];
+  return ["-t" + opts.threads, "-c" + opts.connections, `-d${seconds}s`, "--latency", ...s, url];
 }
 
-/** Runs wrk to completion and returns its parsed figures (and the raw text, for the JSON). */
-export async function runWrk(opts, seconds, url) {
-  const args = wrkArgs(opts, seconds, url);
+/**
+ * Runs wrk to completion and returns its parsed figures (and the raw text, for the JSON).
+ * `script`: a Lua file (the POST workload); `around.before()` runs just before wrk starts and
+ * `around.after()` as soon as it exits, for readings that should span the load and nothing else.
+ */
+export async function runWrk(opts, seconds, url, script = null, around = null) {
+  const args = wrkArgs(opts, seconds, url, script);
+  around?.before();
   const child = track(spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"], detached: true }));
   let out = "";
   child.stdout.on("data", (d) => (out += d));
@@ -39,6 +29,7 @@ export async function runWrk(opts, seconds, url) {
   // wrk stops itself after `seconds`; the guard only matters if it hangs.
   const guard = setTimeout(() => killGroup(child, "SIGKILL"), (seconds + 15) * 1000);
   const code = await exited(child);
+  around?.after();
   clearTimeout(guard);
   if (code !== 0) throw new BenchError(`wrk ${args.join(" ")} exited with ${code}:\n${out}`);
   return { ...parseWrk(out), raw: out };

@@ -41,6 +41,12 @@ export interface Config {
   readonly watchdogMs: number;
   /** Quiet window that gathers a burst of file events into one site generation. */
   readonly debounceMs: number;
+  /** How long a streamed response begun under a replaced generation may go on before it ends. */
+  readonly reloadGraceMs: number;
+  /** site.json may raise its limits above these flags (otherwise the flags are ceilings). */
+  readonly siteLimitsRaise: boolean;
+  /** `watch`: every this many ms, check every served site's stamps for what events missed. */
+  readonly rescanMs: number;
   /** Peers (addresses, CIDR ranges) whose X-Forwarded-* / Forwarded headers are believed. */
   readonly trustProxy: readonly string[];
   /** At SIGTERM, /.sitebox/health says "draining" this long before the listener closes. */
@@ -69,6 +75,9 @@ export const DEFAULTS: Config = Object.freeze({
   headersTimeoutMs: 10_000,
   watchdogMs: 5_000,
   debounceMs: 25,
+  reloadGraceMs: 30_000,
+  siteLimitsRaise: false,
+  rescanMs: 2000,
   trustProxy: [],
   drainDelayMs: 0,
   accessLog: "-",
@@ -103,6 +112,9 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   "--headers-timeout": { key: "headersTimeoutMs", kind: "int", min: 100, max: 600_000, help: "ms" },
   "--watchdog": { key: "watchdogMs", kind: "int", min: 200, max: 600_000, help: "ms" },
   "--debounce": { key: "debounceMs", kind: "int", min: 0, max: 10_000, help: "ms" },
+  "--reload-grace": { key: "reloadGraceMs", kind: "int", min: 0, max: 86_400_000, help: "ms" },
+  "--site-limits-raise": { key: "siteLimitsRaise", kind: "bool", help: "site.json may raise" },
+  "--rescan": { key: "rescanMs", kind: "int", min: 0, max: 86_400_000, help: "ms, 0: never" },
   "--trust-proxy": { key: "trustProxy", kind: "proxies", help: "addresses or CIDR ranges" },
   "--drain-delay": { key: "drainDelayMs", kind: "int", min: 0, max: 600_000, help: "ms" },
   "--access-log": { key: "accessLog", kind: "string", help: "file, reopened on SIGUSR1" },

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   ERR_BAD_BODY: 400,
   /** The worker is shutting down or the site is being rebuilt and could not be served. */
   ERR_UNAVAILABLE: 503,
+  /** The site's requests kept hitting limits: refused at once until its cool-down ends. */
+  ERR_COOL_DOWN: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -30,11 +32,18 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export class SiteboxError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; stack?: string }) {
+  /** Seconds for a 503's Retry-After. */
+  readonly retryAfterS: number;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; stack?: string; retryAfterS?: number },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SiteboxError";
     this.code = code;
     this.status = ERROR_CODES[code];
+    this.retryAfterS = options?.retryAfterS ?? 1;
     if (options?.stack !== undefined) this.stack = options.stack;
   }
 }

@@ -25,8 +25,10 @@ export class Exchange {
   /** Body bytes handed to the front end. */
   bytes = 0;
   entry: SiteEntry | null = null;
-  /** Set once dispatched: the request counts in entry.active until it closes. */
+  /** Set once dispatched: the sandbox that answers, cancelled if the client leaves. */
   sandbox: Sandbox | null = null;
+  /** Set once dispatched: ends the request's count in entry.unanswered (idempotent). */
+  answered: (() => void) | null = null;
   sink: ResponseSink | null = null;
   /** A streamed body still coming from the sandbox (cancel it if the exchange ends first). */
   streaming = false;
@@ -70,6 +72,7 @@ export class Exchange {
       this.status = 500;
       this.abort();
     }
+    this.answered?.();
   }
 
   flush(): void {
@@ -120,6 +123,7 @@ export class Exchange {
   abort(): void {
     this.#ended = true;
     this.#out.abort();
+    this.answered?.();
   }
 
   /** The exchange is over: release what it held; resolves once a file send has settled. */

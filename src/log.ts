@@ -3,7 +3,13 @@ import { openAccessLog, type AccessSink } from "./access-log.js";
 /**
  * The only place that writes to stdout and stderr. Access lines (Apache combined format) are
  * batched: a write per request is a syscall per request when stdout is a pipe or a file.
+ *
+ * Error-log lines carry text from sites (console output, error messages, stacks, load errors):
+ * every such text is escaped to one line, so no site can forge a line tagged with another, and
+ * each site's lines are held to a rate (log-rate.ts), with a summary of what was dropped.
  */
+import { LogRate, SITE_BYTES_PER_S, SITE_LINES_PER_S } from "./log-rate.js";
+
 export interface Tags {
   site?: string;
   route?: string;
@@ -20,12 +26,44 @@ export interface Log {
   reopen?(): void;
 }
 
+/** A logged text from a site is cut here (console lines are already cut at 16 KiB). */
+const MAX_TEXT = 16 * 1024;
+
 function tagText(tags: Tags): string {
   let out = "";
   if (tags.worker !== undefined) out += ` worker=${tags.worker}`;
-  if (tags.site !== undefined) out += ` site=${tags.site}`;
-  if (tags.route !== undefined) out += ` route=${tags.route}`;
+  if (tags.site !== undefined) out += ` site=${oneLine(tags.site)}`;
+  if (tags.route !== undefined) out += ` route=${oneLine(tags.route)}`;
   return out;
+}
+
+/**
+ * One line, unambiguous: control characters (and the two Unicode line separators) become
+ * `\n`, `\r`, `\t` or `\xHH`/`\uHHHH`, a backslash becomes `\\`, as Apache escapes its logs.
+ */
+export function oneLine(text: string, max = MAX_TEXT): string {
+  const cut =
+    text.length > max ? `${text.slice(0, max)}... (${text.length - max} more characters)` : text;
+  return /[\x00-\x1f\x7f\\\u2028\u2029]/.test(cut)
+    ? cut.replace(/[\x00-\x1f\x7f\\\u2028\u2029]/g, escapeChar)
+    : cut;
+}
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case "\n":
+      return "\\n";
+    case "\r":
+      return "\\r";
+    case "\t":
+      return "\\t";
+    case "\\":
+      return "\\\\";
+    default: {
+      const code = c.charCodeAt(0);
+      return code > 0xff ? "\\u" + code.toString(16) : "\\x" + code.toString(16).padStart(2, "0");
+    }
+  }
 }
 
 export class StdLog implements Log {
@@ -33,6 +71,10 @@ export class StdLog implements Log {
   #buffer: string[] = [];
   #bytes = 0;
   #scheduled = false;
+  #rate = new LogRate();
+  #summaries: NodeJS.Timeout | undefined;
+  /** The tags of each site's last line, for its summary. */
+  #lastTags = new Map<string, Tags>();
 
   /** `accessLog`: a file path, or "-" for stdout; throws if the file cannot be opened. */
   constructor(accessLog = "-") {
@@ -65,18 +107,41 @@ export class StdLog implements Log {
   }
 
   error(tags: Tags, message: string): void {
-    process.stderr.write(`[${new Date().toISOString()}] error${tagText(tags)}: ${message}\n`);
+    this.#line(tags, "error", message);
   }
 
   console(tags: Tags, level: string, text: string): void {
-    const lines = text.split("\n").join("\n    ");
-    process.stderr.write(
-      `[${new Date().toISOString()}] console.${level}${tagText(tags)}: ${lines}\n`,
-    );
+    this.#line(tags, `console.${level}`, text);
   }
 
   info(message: string): void {
-    process.stderr.write(`sitebox: ${message}\n`);
+    process.stderr.write(`sitebox: ${oneLine(message)}\n`);
+  }
+
+  #line(tags: Tags, kind: string, text: string): void {
+    const line = `[${new Date().toISOString()}] ${oneLine(kind)}${tagText(tags)}: ${oneLine(text)}\n`;
+    if (tags.site !== undefined && !this.#rate.take(tags.site, line.length, Date.now())) {
+      this.#lastTags.set(tags.site, { site: tags.site, worker: tags.worker });
+      this.#summaries ??= setInterval(() => this.#summarize(), 1000).unref();
+      return;
+    }
+    process.stderr.write(line);
+  }
+
+  #summarize(): void {
+    for (const d of this.#rate.drained(Date.now())) {
+      const tags = this.#lastTags.get(d.key) ?? { site: d.key };
+      this.#lastTags.delete(d.key);
+      process.stderr.write(
+        `[${new Date().toISOString()}] error${tagText(tags)}: log rate limit: ${d.lines} lines ` +
+          `(${d.bytes} bytes) dropped in ${(d.overMs / 1000).toFixed(1)} s ` +
+          `(a site may log ${SITE_LINES_PER_S} lines or ${SITE_BYTES_PER_S >> 10} KiB a second)\n`,
+      );
+    }
+    if (!this.#rate.dropping) {
+      clearInterval(this.#summaries);
+      this.#summaries = undefined;
+    }
   }
 }
 

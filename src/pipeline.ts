@@ -17,7 +17,7 @@ import type { Pipeline, PipelineRequest, ResponseWriter } from "./pipeline-types
 import { ResponseBudget } from "./response-budget.js";
 import { decodePath, matchRoute, siteForHost } from "./router.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
-import { sandboxSink } from "./sandbox-sink.js";
+import { SandboxSink, type SinkOwner } from "./sandbox-sink.js";
 import type { SiteEntry, SiteRegistry } from "./sites.js";
 import { serveStatic } from "./static.js";
 import { parseTarget } from "./target.js";
@@ -37,6 +37,7 @@ export interface PipelineHooks {
 }
 
 const SAFE_HOST = /^[A-Za-z0-9.\-:[\]]+$/;
+const NO_HEADERS: readonly string[] = Object.freeze([]);
 
 export function createPipeline(
   config: Config,
@@ -50,21 +51,26 @@ export function createPipeline(
   /** Everything a request owes when it is over: one listener, not one per concern. */
   const finish = (x: Exchange, aborted: boolean) => {
     const e = x.entry;
-    if (x.sandbox !== null) {
-      if (x.sink !== null && (aborted || x.streaming)) x.sandbox.cancel(x.sink);
-      if (--e!.active === 0) e!.onIdle?.();
-    }
+    if (x.sandbox !== null && x.sink !== null && (aborted || x.streaming)) x.sandbox.cancel(x.sink);
+    x.answered?.();
     const file = x.close();
-    const record = () => {
-      log.access(x.accessLine());
-      hooks.onRequestEnd();
-      if (e !== null) {
-        e.latency.record(Math.max(1, Math.round((performance.now() - x.start) * 1000)));
-        if (x.status >= 500) e.errors++;
-      }
-    };
-    if (file === null) record();
-    else void file.then(record, record);
+    if (file === null) record(x);
+    else
+      void file.then(
+        () => record(x),
+        () => record(x),
+      );
+  };
+
+  /** The access log line and the figures, once the response's bytes are known. */
+  const record = (x: Exchange) => {
+    const e = x.entry;
+    log.access(x.accessLine());
+    hooks.onRequestEnd();
+    if (e !== null) {
+      e.latency.record(Math.max(1, Math.round((performance.now() - x.start) * 1000)));
+      if (x.status >= 500) e.errors++;
+    }
   };
 
   const sendError = (x: Exchange, err: unknown) => {
@@ -88,9 +94,18 @@ export function createPipeline(
         String(x.entry.current.number),
       );
     if (status === 413) headers.push("connection", "close");
-    if (status === 503) headers.push("retry-after", "1");
+    if (status === 503)
+      headers.push("retry-after", String(err instanceof SiteboxError ? err.retryAfterS : 1));
     x.head(status, headers);
     x.end(text);
+  };
+
+  const sinkOwner: SinkOwner = {
+    fail(x, err) {
+      x.entry!.noteError(err.message, err.code === "ERR_MODULE_LOAD");
+      sendError(x, err);
+    },
+    logError: (x, route, message) => log.error({ site: x.entry?.name, route, worker }, message),
   };
 
   const status = (x: Exchange, path: string): boolean => {
@@ -152,8 +167,8 @@ export function createPipeline(
   ): void {
     const { req } = x;
     const target = x.target!;
-    // Counted from here to the end of the response, so a generation switch waits for it.
-    entry.active++;
+    // Counted from here until the response head goes out, so a generation switch waits for it.
+    x.answered = entry.dispatched();
     x.sandbox = sandbox;
     const host =
       target.host !== undefined && SAFE_HOST.test(target.host) ? target.host : entry.name;
@@ -161,17 +176,8 @@ export function createPipeline(
     const urlHost = host.toLowerCase();
     const debug = config.debugHeaders
       ? ["x-sitebox-worker", String(worker), "x-sitebox-generation", String(sandbox.generation)]
-      : [];
-    const tags = { site: entry.name, route, worker };
-    x.sink = sandboxSink(
-      x,
-      debug,
-      (err) => {
-        entry.noteError(err.message, err.code === "ERR_MODULE_LOAD");
-        sendError(x, err);
-      },
-      (message) => log.error(tags, message),
-    );
+      : NO_HEADERS;
+    x.sink = new SandboxSink(x, route, debug, sinkOwner);
     sandbox.dispatch(
       {
         method: req.method,
@@ -193,7 +199,11 @@ export function createPipeline(
       if (x.target?.path.startsWith("/.sitebox/") && status(x, x.target.path.split("?")[0]!))
         return;
       route(x).catch((err) => {
-        if (!(err instanceof SiteboxError) || err.code === "ERR_CONFIG" || err.status >= 500)
+        const quiet = err instanceof SiteboxError && err.code === "ERR_COOL_DOWN"; // logged once
+        if (
+          !quiet &&
+          (!(err instanceof SiteboxError) || err.code === "ERR_CONFIG" || err.status >= 500)
+        )
           log.error({ site: x.entry?.name, worker }, (err as Error).message);
         x.entry?.noteError((err as Error).message);
         sendError(x, err);

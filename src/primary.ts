@@ -14,7 +14,8 @@ import type { Log } from "./log.js";
 import { isMessage, type ToPrimary, type ToWorker } from "./messages.js";
 import type { StatusSnapshot } from "./status.js";
 import type { WorkerStats } from "./stats.js";
-import { watchSites, type SiteWatcher } from "./watcher.js";
+import { rootInode } from "./snapshot.js";
+import { SitesWatcher } from "./watcher.js";
 
 interface Slot {
   worker: Worker;
@@ -40,7 +41,7 @@ export class Primary {
   #stopping = false;
   #announced = false;
   #port = 0;
-  #watcher: SiteWatcher | null = null;
+  #watcher: SitesWatcher | null = null;
   /** Recycles and rolls run one at a time, so capacity never drops by more than one worker. */
   #chain: Promise<void> = Promise.resolve();
   #watchdogEvents: NonNullable<StatusSnapshot["watchdog"]> = [];
@@ -66,14 +67,7 @@ export class Primary {
       execArgv: [...process.execArgv, "--expose-gc"],
     });
     for (let i = 0; i < this.#config.workers; i++) this.#fork();
-    if (this.#config.cache === "watch")
-      this.#watcher = watchSites(
-        this.#config.sitesDir,
-        this.#config.debounceMs,
-        this.#log,
-        (site) => void this.generations.refresh(site, "file change"),
-        () => this.#broadcast({ type: "sites-changed" }),
-      );
+    if (this.#config.cache === "watch") this.#watch();
     process.on("SIGTERM", () => this.stop("SIGTERM"));
     process.on("SIGINT", () => this.stop("SIGINT"));
     process.on("SIGHUP", () => void this.roll("SIGHUP"));
@@ -81,10 +75,32 @@ export class Primary {
     setInterval(() => this.#watchdog(), 250).unref();
   }
 
+  /** `watch`: file events, plus the periodic check of every watch and every served site. */
+  #watch(): void {
+    const watcher = new SitesWatcher(this.#config.sitesDir, this.#config.debounceMs, this.#log, {
+      onSite: (site) => void this.generations.refresh(site, "file change"),
+      onSitesList: () => this.#broadcast({ type: "sites-changed" }),
+    });
+    this.#watcher = watcher;
+    this.generations.onRead = (site, snap) => watcher.track(site, snap.root, rootInode(snap));
+    this.generations.onUnreadable = (site) => watcher.untrack(site);
+    if (this.#config.rescanMs === 0) return;
+    const tick = async () => {
+      try {
+        await watcher.verify();
+        await this.generations.rescan();
+      } catch (err) {
+        this.#log.error({}, `re-scan: ${(err as Error).message}`);
+      }
+      if (!this.#stopping) setTimeout(tick, this.#config.rescanMs).unref();
+    };
+    setTimeout(tick, this.#config.rescanMs).unref();
+  }
+
   #links(): WorkerLink[] {
     return [...this.#slots.values()]
       .filter((s) => s.ready && !s.retiring && s.worker.isConnected())
-      .map((s) => ({ id: s.id, send: (m) => s.worker.send(m), kill: (why) => this.#kill(s, why) }));
+      .map((s) => ({ id: s.id, send: (m) => s.worker.send(m) }));
   }
 
   #broadcast(m: ToWorker): void {
@@ -125,7 +141,7 @@ export class Primary {
           (data) =>
             slot.worker.send({ type: "snapshot-reply", reqId: msg.reqId, data, error: null }),
           (err: Error) => {
-            this.#log.error({ site: msg.site }, err.message);
+            // Logged by generations.ts once per read, not once per request that asked.
             if (slot.worker.isConnected())
               slot.worker.send({
                 type: "snapshot-reply",
@@ -362,12 +378,9 @@ export class Primary {
       for (const s of live) s.worker.send({ type: "stats-request", reqId });
     });
     this.#statsWaits.delete(reqId);
-    const loadErrors: Record<string, string> = {};
+    const loadErrors = this.generations.loadErrors();
     const generations: Record<string, number> = {};
-    for (const [site, st] of this.generations.sites) {
-      generations[site] = st.generation;
-      if (st.lastError !== null) loadErrors[site] = st.lastError;
-    }
+    for (const [site, st] of this.generations.sites) generations[site] = st.generation;
     return {
       startedAt: this.#startedAt,
       now: Date.now(),

@@ -7,64 +7,83 @@
  */
 import { SiteboxError } from "./errors.js";
 import { byteLength, type Exchange } from "./exchange.js";
+import type { BodyKind } from "./sandbox/response-meta.js";
 import type { ResponseSink } from "./sandbox/sandbox.js";
 
-export function sandboxSink(
-  x: Exchange,
-  debug: readonly string[],
-  fail: (err: SiteboxError) => void,
-  logError: (message: string) => void,
-): ResponseSink {
-  return {
-    head(status, headers, kind, body) {
-      if (x.headSent || x.ended) return;
-      if (debug.length > 0) headers.push(...debug);
-      if (kind === "stream") {
-        x.streaming = true;
-        x.head(status, headers);
-        // No body allowed (HEAD, 204, 304): the exchange ends now and its close cancels the
-        // stream in the sandbox.
-        if (x.req.method === "HEAD" || status === 204 || status === 304) x.end();
-        else x.flush();
-        return;
-      }
-      const length = body === undefined ? 0 : byteLength(body);
-      const refusal = x.refusal(length);
-      if (refusal !== null) {
-        logError(refusal);
-        fail(new SiteboxError("ERR_UNAVAILABLE", refusal));
-        return;
-      }
-      if (status !== 204 && status !== 304) headers.push("content-length", String(length));
+/** What every sink of a pipeline shares: how to fail an exchange, and the error log. */
+export interface SinkOwner {
+  fail(x: Exchange, err: SiteboxError): void;
+  logError(x: Exchange, route: string, message: string): void;
+}
+
+/** One per dispatched request; a class so a request costs one allocation, not one per method. */
+export class SandboxSink implements ResponseSink {
+  readonly #x: Exchange;
+  readonly #route: string;
+  readonly #debug: readonly string[];
+  readonly #owner: SinkOwner;
+
+  constructor(x: Exchange, route: string, debug: readonly string[], owner: SinkOwner) {
+    this.#x = x;
+    this.#route = route;
+    this.#debug = debug;
+    this.#owner = owner;
+  }
+
+  head(
+    status: number,
+    headers: string[],
+    kind: BodyKind,
+    body: string | Uint8Array | undefined,
+  ): void {
+    const x = this.#x;
+    if (x.headSent || x.ended) return;
+    if (this.#debug.length > 0) headers.push(...this.#debug);
+    if (kind === "stream") {
+      x.streaming = true;
       x.head(status, headers);
-      x.end(body);
-    },
-    admit(size) {
-      const refusal = x.refusal(size);
-      if (refusal === null) return true;
-      logError(refusal);
-      fail(new SiteboxError("ERR_UNAVAILABLE", refusal));
+      // No body allowed (HEAD, 204, 304): the exchange ends now and its close cancels the
+      // stream in the sandbox.
+      if (x.req.method === "HEAD" || status === 204 || status === 304) x.end();
+      else x.flush();
+      return;
+    }
+    const length = body === undefined ? 0 : byteLength(body);
+    if (!this.admit(length)) return;
+    if (status !== 204 && status !== 304) headers.push("content-length", String(length));
+    x.head(status, headers);
+    x.end(body);
+  }
+
+  admit(size: number): boolean {
+    const refusal = this.#x.refusal(size);
+    if (refusal === null) return true;
+    this.#owner.logError(this.#x, this.#route, refusal);
+    this.#owner.fail(this.#x, new SiteboxError("ERR_UNAVAILABLE", refusal));
+    return false;
+  }
+
+  chunk(data: string | Uint8Array, resume: () => void): boolean {
+    const x = this.#x;
+    if (x.ended) return false;
+    const refusal = x.refusal(byteLength(data));
+    if (refusal !== null) {
+      this.#owner.logError(x, this.#route, `stream cut: ${refusal}`);
+      x.abort();
       return false;
-    },
-    chunk(data, resume) {
-      if (x.ended) return false;
-      const refusal = x.refusal(byteLength(data));
-      if (refusal !== null) {
-        logError(`stream cut: ${refusal}`);
-        x.abort();
-        return false;
-      }
-      if (x.write(data)) return true;
-      x.onDrain(resume);
-      return false;
-    },
-    end() {
-      x.streaming = false;
-      x.end();
-    },
-    fail(err) {
-      x.streaming = false;
-      fail(err);
-    },
-  };
+    }
+    if (x.write(data)) return true;
+    x.onDrain(resume);
+    return false;
+  }
+
+  end(): void {
+    this.#x.streaming = false;
+    this.#x.end();
+  }
+
+  fail(err: SiteboxError): void {
+    this.#x.streaming = false;
+    this.#owner.fail(this.#x, err);
+  }
 }

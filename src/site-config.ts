@@ -1,6 +1,8 @@
 /**
  * site.json → SiteSettings (pure). The limits use the CLI's words (`timeout`, `memory`, ...) so a
- * site owner and an operator speak one language; each message names the file and the key.
+ * site owner and an operator speak one language; each message names the file and the key. The
+ * operator's flags are ceilings: a site may lower a limit, and raise one only where the operator
+ * said so (--site-limits-raise), since a site's own file must not widen what it may cost others.
  */
 import { SiteboxError } from "./errors.js";
 import type { Config } from "./config.js";
@@ -20,6 +22,7 @@ export interface SiteSettings {
   readonly limits: SiteLimits;
 }
 
+/** site.json key → field, smallest value, largest value with --site-limits-raise. */
 const LIMIT_KEYS: Record<string, [keyof SiteLimits, number, number]> = {
   timeout: ["timeoutMs", 1, 600_000],
   "wall-timeout": ["wallTimeoutMs", 1, 3_600_000],
@@ -36,8 +39,16 @@ export function defaultLimits(config: Config): SiteLimits {
   };
 }
 
-/** Parses site.json text (or null when the site has none). Throws ERR_CONFIG naming `label`. */
-export function parseSiteJson(text: string | null, label: string, base: SiteLimits): SiteSettings {
+/**
+ * Parses site.json text (or null when the site has none). Throws ERR_CONFIG naming `label`.
+ * `base` holds the operator's limits, which a site may exceed only when `mayRaise`.
+ */
+export function parseSiteJson(
+  text: string | null,
+  label: string,
+  base: SiteLimits,
+  mayRaise = false,
+): SiteSettings {
   if (text === null) return { main: null, vars: {}, limits: base };
   const fail = (what: string) => new SiteboxError("ERR_CONFIG", `${label}: ${what}`);
   let json: unknown;
@@ -76,6 +87,11 @@ export function parseSiteJson(text: string | null, label: string, base: SiteLimi
     const [field, min, max] = spec;
     if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max)
       throw fail(`limits.${key} must be a whole number from ${min} to ${max}`);
+    if (!mayRaise && (value as number) > base[field])
+      throw fail(
+        `limits.${key} ${value} is above the server's --${key} ${base[field]}: a site may only ` +
+          `lower its limits (the operator can allow more with --site-limits-raise)`,
+      );
     limits[field] = value as number;
   }
   return Object.freeze({

@@ -7,6 +7,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
+import { Breaker } from "./breaker.js";
 import type { Config } from "./config.js";
 import { readContainedSync } from "./contained-open.js";
 import { SiteboxError } from "./errors.js";
@@ -34,7 +35,12 @@ export class Generation {
     let settings: SiteSettings | null = null;
     let settingsError: SiteboxError | null = null;
     try {
-      settings = parseSiteJson(snapshot.siteJson, `${data.site}/site.json`, defaultLimits(config));
+      settings = parseSiteJson(
+        snapshot.siteJson,
+        `${data.site}/site.json`,
+        defaultLimits(config),
+        config.siteLimitsRaise,
+      );
       if (settings.main !== null && !Object.hasOwn(snapshot.files, settings.main))
         throw new SiteboxError(
           "ERR_CONFIG",
@@ -58,11 +64,16 @@ export class SiteEntry {
   /** While a new generation is switched in, requests wait here (see generations.ts). */
   gate: Promise<void> | null = null;
   openGate: (() => void) | null = null;
-  /** Requests started and not yet answered, for the drain phase. */
-  active = 0;
+  /**
+   * Requests dispatched whose response head has not gone out: what the drain phase waits for.
+   * A streamed body whose head went out does not count; it finishes on its own sandbox.
+   */
+  unanswered = 0;
   onIdle: (() => void) | null = null;
   /** Built to the side by "prepare", swapped in by "commit". */
   prepared: { generation: Generation; side: Sandbox } | null = null;
+  /** The sandbox a commit replaced while it still streamed responses (see worker-generations). */
+  retired: { sandbox: Sandbox; timer: NodeJS.Timeout } | null = null;
   lastUsed = Date.now();
   requests = 0;
   errors = 0;
@@ -73,12 +84,25 @@ export class SiteEntry {
   loadError: { generation: number; message: string } | null = null;
   readonly rebuilds: { at: number; generation: number; reason: string }[] = [];
   readonly latency: RecordableHistogram = createHistogram();
+  /** Refuses the site's requests for a cool-down when they keep hitting limits. */
+  readonly breaker = new Breaker();
   /** `legacy` policy: per route file, its last seen mtime (s), last check and version. */
   readonly legacy = new Map<string, { mtimeSec: number; checkedAt: number; version: number }>();
 
   constructor(name: string, current: Generation) {
     this.name = name;
     this.current = current;
+  }
+
+  /** Counts a dispatched request until its head goes out; the returned call is idempotent. */
+  dispatched(): () => void {
+    this.unanswered++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.unanswered === 0) this.onIdle?.();
+    };
   }
 
   noteError(message: string, moduleLoad = false): void {
@@ -177,6 +201,16 @@ export class SiteRegistry {
     return p;
   }
 
+  /** Switches `entry` to the live generation asked anew from the primary; the sandbox follows. */
+  async reread(entry: SiteEntry): Promise<void> {
+    const data = await this.#fetch(entry.name);
+    if (data.generation <= entry.current.number) return;
+    entry.current = new Generation(data, this.config);
+    entry.sandbox?.retire(); // its requests in flight finish on it; then it is closed
+    entry.sandbox = null;
+    entry.noteRebuild(`generation ${data.generation} was not prepared in this worker`);
+  }
+
   /** `none`: the site as it is on disk now, for one request. */
   async freshGeneration(entry: SiteEntry): Promise<Generation> {
     const snapshot = await readSnapshot(this.config.sitesDir, entry.name);
@@ -184,13 +218,25 @@ export class SiteRegistry {
     return new Generation(data, this.config);
   }
 
-  /** The sandbox that answers the site's next request, per the cache policy. */
+  /**
+   * The sandbox that answers the site's next request, per the cache policy; refused (503, with
+   * Retry-After) while the site cools down, checked again after waiting for a build.
+   */
   async sandbox(entry: SiteEntry, gen = entry.current): Promise<Sandbox> {
+    coolDownCheck(entry);
+    const sb = await this.#sandboxFor(entry, gen);
+    coolDownCheck(entry);
+    return sb;
+  }
+
+  async #sandboxFor(entry: SiteEntry, gen: Generation): Promise<Sandbox> {
     if (gen.settings === null) throw gen.settingsError!;
     if (this.config.cache === "none") {
-      // CGI: a fresh interpreter over `gen` (freshGeneration), nothing kept.
+      // CGI: a fresh interpreter over `gen` (freshGeneration), nothing kept once its work is done.
       this.cacheMisses++;
-      return this.#build(entry, gen);
+      const sb = await this.#build(entry, gen);
+      sb.retire();
+      return sb;
     }
     if (this.config.cache === "stat" && entry.sandbox !== null && this.#changedOnDisk(entry)) {
       await this.reportStale(entry.name);
@@ -243,14 +289,21 @@ export class SiteRegistry {
     return sb;
   }
 
-  /** When `sb` is abandoned (a limit hit), it is dropped and counted. */
+  /** When `sb` is abandoned (a limit hit), it is dropped and counted, and may trip the breaker. */
   watchSandbox(entry: SiteEntry, sb: Sandbox): void {
-    sb.onDead = (reason) => {
+    const tags = { site: entry.name, worker: this.#worker };
+    sb.onAnswer = () => entry.breaker.answer();
+    sb.onDead = (reason, costMs) => {
       this.abandoned++;
       entry.limitKills++;
       entry.noteError(reason);
       if (entry.sandbox === sb) entry.sandbox = null;
-      this.#log.error({ site: entry.name, worker: this.#worker }, `sandbox abandoned: ${reason}`);
+      this.#log.error(tags, `sandbox abandoned: ${reason}`);
+      const trip = entry.breaker.kill(costMs, sb.settings.limits.timeoutMs, Date.now());
+      if (trip === null) return;
+      const text = `${trip.reason}: answering 503 for ${trip.coolDownMs / 1000} s (cool-down)`;
+      entry.noteError(text);
+      this.#log.error(tags, text);
     };
   }
 
@@ -338,13 +391,16 @@ export class SiteRegistry {
   evictIdle(now = Date.now()): void {
     const idleMs = this.config.siteIdleSeconds * 1000;
     const live = [...this.entries.values()].filter((e) => e.sandbox !== null);
-    live.sort((a, b) => a.lastUsed - b.lastUsed);
+    const lastUsed = (e: SiteEntry) => Math.max(e.lastUsed, e.sandbox!.lastUsed);
+    live.sort((a, b) => lastUsed(a) - lastUsed(b));
     let excess = live.length - this.config.maxSites;
     let dropped = 0;
     for (const e of live) {
-      const idle = idleMs > 0 && now - e.lastUsed > idleMs;
-      const busy = e.sandbox!.inFlight > 0 || e.sandbox!.pendingOperations > 0 || e.active > 0;
+      const idle = idleMs > 0 && now - lastUsed(e) > idleMs;
+      const busy = e.sandbox!.inFlight > 0 || e.sandbox!.pendingOperations > 0 || e.unanswered > 0;
       if ((idle || excess > 0) && !busy) {
+        // Closed, not just dropped: its timers and work after the response stop now.
+        e.sandbox!.close(new SiteboxError("ERR_UNAVAILABLE", "sandbox evicted"));
         e.sandbox = null;
         e.noteRebuild(idle ? "evicted: idle" : "evicted: over --max-sites");
         excess--;
@@ -361,4 +417,12 @@ export class SiteRegistry {
     for (const e of this.entries.values()) n += e.sandbox?.memoryBytes ?? 0;
     return n;
   }
+}
+
+function coolDownCheck(entry: SiteEntry): void {
+  const ms = entry.breaker.refusing(Date.now());
+  if (ms > 0)
+    throw new SiteboxError("ERR_COOL_DOWN", `${entry.name} is cooling down`, {
+      retryAfterS: Math.ceil(ms / 1000),
+    });
 }

@@ -18,6 +18,7 @@ import { isMessage, type GenerationData, type ToPrimary, type ToWorker } from ".
 import { createHttpFront } from "./front/http.js";
 import { createPipeline } from "./pipeline.js";
 import { SiteRegistry } from "./sites.js";
+import { template } from "./sandbox/boot.js";
 import { StatusEndpoint } from "./status-endpoint.js";
 import { WorkerGenerations } from "./worker-generations.js";
 import type { WorkerStats } from "./stats.js";
@@ -197,11 +198,14 @@ server.once("error", (err: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 
-// --preload: every site's routes load before the worker takes its first connection.
-void (config.preload ? sites.preloadAll() : Promise.resolve()).then(() =>
-  server.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === "object" && address !== null ? address.port : config.port;
-    send({ type: "ready", port });
-  }),
-);
+// The sandbox template (src/sandbox/boot.ts) is built before the first connection, so no
+// request waits for it; --preload also loads every site's routes first.
+void template()
+  .then(() => (config.preload ? sites.preloadAll() : undefined))
+  .then(() =>
+    server.listen(config.port, config.host, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : config.port;
+      send({ type: "ready", port });
+    }),
+  );

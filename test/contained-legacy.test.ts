@@ -7,7 +7,7 @@ import { symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, startServer, type RunningServer } from "./helpers.js";
-import { warmHealthy, whileHealthy } from "./healthy.js";
+import { warmHealthy, whileHealthy } from "./bystander.js";
 
 const VICTIM = "VICTIM-SECRET-93";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSnapshot } from "../src/snapshot.js";
 import { makeSites, request, sleep, startServer, tempDir, type RunningServer } from "./helpers.js";
-import { warmHealthy, whileHealthy, workerFigures } from "./healthy.js";
+import { warmHealthy, whileHealthy, workerFigures } from "./bystander.js";
 import { swapFileAndSymlink } from "./swapper.js";
 
 const VICTIM = "VICTIM-SECRET-41";

@@ -6,7 +6,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, sleep, startServer, type RunningServer } from "./helpers.js";
-import { MiB, warmHealthy, whileHealthy, workerFigures } from "./healthy.js";
+import { MiB, warmHealthy, whileHealthy, workerFigures } from "./bystander.js";
 
 const late = (body: string) =>
   `export default async () => { await new Promise((r) => setTimeout(r, 5)); ${body} };`;

@@ -157,7 +157,7 @@ describe("strings through the server", () => {
   it("a module with a raw NUL and a syntax error fails the load with its file and line", async () => {
     const r = await request(server.url, "/broken");
     expect(r.status).toBe(500);
-    await server.waitFor(/module failed to load: SyntaxError: .*\n\s+at broken\.js:2/);
+    await server.waitFor(/module failed to load: SyntaxError: .*\\n\s+at broken\.js:2/);
   });
 
   it("an error message with NUL, lone surrogate and astral reaches the log whole", async () => {

@@ -33,13 +33,14 @@ export function createHttpFront(
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     hooks.onRequest?.(req, res);
-    const writer = new HttpWriter(res);
-    pipeline.handle(new HttpRequest(req, writer, hooks, trust), writer);
+    const exchange = new HttpExchange(req, res, hooks, trust);
+    pipeline.handle(exchange, exchange);
   });
   return server;
 }
 
-class HttpRequest implements PipelineRequest {
+/** One request and its response: both sides of the seam in one object (one allocation). */
+class HttpExchange implements PipelineRequest, ResponseWriter {
   readonly method: string;
   readonly target: string;
   readonly host: string | undefined;
@@ -48,17 +49,18 @@ class HttpRequest implements PipelineRequest {
   readonly scheme: "http" | "https" = "http";
   readonly httpVersion: string;
   readonly #req: IncomingMessage;
-  readonly #writer: HttpWriter;
+  readonly #res: ServerResponse;
   readonly #hooks: HttpFrontHooks;
+  #done = false;
 
   constructor(
     req: IncomingMessage,
-    writer: HttpWriter,
+    res: ServerResponse,
     hooks: HttpFrontHooks,
     trust: TrustProxy | null,
   ) {
     this.#req = req;
-    this.#writer = writer;
+    this.#res = res;
     this.#hooks = hooks;
     this.method = req.method ?? "GET";
     this.target = req.url ?? "/";
@@ -73,6 +75,8 @@ class HttpRequest implements PipelineRequest {
     this.httpVersion = req.httpVersion;
   }
 
+  // ---- PipelineRequest ----
+
   header(name: string): string | undefined {
     const v = this.#req.headers[name];
     return Array.isArray(v) ? v.join(", ") : v;
@@ -83,43 +87,35 @@ class HttpRequest implements PipelineRequest {
   }
 
   onClose(listener: (aborted: boolean) => void): void {
-    const res = this.#writer.res;
+    const res = this.#res;
     res.once("close", () => {
       this.#hooks.onRequestDone?.(this.#req);
       listener(!res.writableFinished);
     });
   }
-}
 
-class HttpWriter implements ResponseWriter {
-  readonly res: ServerResponse;
-  #done = false;
-
-  constructor(res: ServerResponse) {
-    this.res = res;
-  }
+  // ---- ResponseWriter ----
 
   /** Node marks the response destroyed when it closes, finished or not. */
   get closed(): boolean {
-    return this.res.destroyed;
+    return this.#res.destroyed;
   }
 
   get buffered(): number {
-    return this.res.writableLength;
+    return this.#res.writableLength;
   }
 
   head(status: number, headers: readonly string[]): boolean {
-    const { res } = this;
+    const res = this.#res;
     if (this.#done || res.headersSent) return false;
     try {
-      let list = headers as string[];
-      // drain.ts asks for `connection: close` with setHeader; a flat list beside it would take
-      // Node's slow path, which keeps only the last of repeated headers (Set-Cookie).
+      // drain.ts asks for `connection: close` with setHeader. With a header set that way,
+      // writeHead(status, flatList) would set each pair in turn, keeping only the last of
+      // repeated names (Set-Cookie): so the list is grouped by name first.
       if (res.hasHeader("connection")) {
-        res.removeHeader("connection");
-        list = [...list, "connection", "close"];
-      }
-      res.writeHead(status, list);
+        setGrouped(res, headers);
+        res.writeHead(status);
+      } else res.writeHead(status, headers as string[]);
       return true;
     } catch {
       this.abort();
@@ -130,16 +126,17 @@ class HttpWriter implements ResponseWriter {
   flush(): void {
     if (this.#done) return;
     try {
-      this.res.flushHeaders();
+      this.#res.flushHeaders();
     } catch {
       this.abort();
     }
   }
 
   write(chunk: string | Uint8Array): boolean {
-    if (this.#done || this.res.destroyed) return false;
+    const res = this.#res;
+    if (this.#done || res.destroyed) return false;
     try {
-      return this.res.write(chunk);
+      return res.write(chunk);
     } catch {
       this.abort();
       return false;
@@ -147,7 +144,7 @@ class HttpWriter implements ResponseWriter {
   }
 
   onDrain(listener: () => void): void {
-    const { res } = this;
+    const res = this.#res;
     if (res.destroyed) return listener();
     const once = () => {
       res.off("drain", once);
@@ -162,21 +159,35 @@ class HttpWriter implements ResponseWriter {
     if (this.#done) return;
     this.#done = true;
     try {
-      if (chunk === undefined) this.res.end();
-      else this.res.end(chunk);
+      if (chunk === undefined) this.#res.end();
+      else this.#res.end(chunk);
     } catch {
-      this.res.destroy();
+      this.#res.destroy();
     }
   }
 
   abort(): void {
     this.#done = true;
-    this.res.destroy();
+    this.#res.destroy();
   }
 
   sendFile(fd: number, start: number, length: number): Promise<number> {
     return pumpFile(this, fd, start, length);
   }
+}
+
+/** A flat header list onto `res` with setHeader, repeated names as one array each. */
+function setGrouped(res: ServerResponse, headers: readonly string[]): void {
+  const byName = new Map<string, { name: string; values: string[] }>();
+  for (let i = 0; i < headers.length; i += 2) {
+    const key = headers[i]!.toLowerCase();
+    const entry = byName.get(key);
+    if (entry === undefined) byName.set(key, { name: headers[i]!, values: [headers[i + 1]!] });
+    else entry.values.push(headers[i + 1]!);
+  }
+  for (const { name, values } of byName.values())
+    if (name.toLowerCase() !== "connection")
+      res.setHeader(name, values.length === 1 ? values[0]! : values);
 }
 
 /** The whole body, null when there is none, or "too-large" as soon as it passes `limit`. */

@@ -12,51 +12,19 @@ import { SiteboxError } from "../errors.js";
 import type { Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
 import type { HostHooks } from "./host.js";
+import { RunLimits } from "./limits.js";
 import { encodingsReady } from "./host/encoding.js";
 import type { AsyncOps, Outcome } from "./host/async-ops.js";
 import type { HostIO } from "./host/io.js";
 import { resolveSpecifier, VERSION_SUFFIX } from "./loader.js";
 import { PendingRequests, type Pending } from "./pending.js";
+import type { IncomingRecord, ResponseSink } from "./records.js";
+import { RequestWork } from "./request-work.js";
 import { boot, STACK_BYTES, template, templateError, type Template } from "./boot.js";
 import { capPages, newInstance, type QuickJSInstance } from "./wasm.js";
-import {
-  checkResponseMeta,
-  parseOutboxRecord,
-  type BodyKind,
-  type ResponseMeta,
-} from "./response-meta.js";
+import { checkResponseMeta, parseOutboxRecord, type ResponseMeta } from "./response-meta.js";
 
-/** A request as the sandbox sees it. `headers` is Node's rawHeaders list. */
-export interface IncomingRecord {
-  method: string;
-  url: string;
-  headers: string[];
-  body: Uint8Array | null;
-  route: string;
-}
-
-/** Where a response goes; implemented by the HTTP front. */
-export interface ResponseSink {
-  head(
-    status: number,
-    headers: string[],
-    kind: BodyKind,
-    body: string | Uint8Array | undefined,
-  ): void;
-  /**
-   * One chunk of a streamed body. False: pull no more until `resume` is called (the client has
-   * not drained what it has); the sandbox then stops reading the site's stream.
-   */
-  chunk(data: string | Uint8Array, resume: () => void): boolean;
-  end(): void;
-  /**
-   * Before a whole body of at least `size` bytes is copied out of the sandbox: false when it does
-   * not fit the response budget, and the sink has then answered (503) and logged.
-   */
-  admit?(size: number): boolean;
-  /** Before the head: answer with the error's status. After it: cut the response. */
-  fail(err: SiteboxError): void;
-}
+export type { IncomingRecord, ResponseSink } from "./records.js";
 
 export interface SandboxInit {
   site: string;
@@ -69,7 +37,6 @@ export interface SandboxInit {
   readFresh?: (file: string) => string | undefined;
 }
 
-const MAX_TIMERS = 10_000;
 /** Prefix of a module name that stands for a refused import; no file name starts with it. */
 const REFUSED = "\u0001refused:";
 
@@ -88,8 +55,10 @@ export class Sandbox implements HostHooks {
   readonly fromTemplate: boolean;
   /** Set once the sandbox is abandoned; it then answers nothing. */
   deadReason: string | null = null;
-  /** Called once when the sandbox is abandoned, so its owner can drop it. */
-  onDead: (reason: string) => void = () => {};
+  /** Called once when the sandbox is abandoned at a limit, with the CPU ms of the last run. */
+  onDead: (reason: string, costMs: number) => void = () => {};
+  /** Called on each response a handler produced (the site's code ran to an answer). */
+  onAnswer: () => void = () => {};
 
   #files: Readonly<Record<string, string>>;
   #readFresh: SandboxInit["readFresh"];
@@ -105,16 +74,19 @@ export class Sandbox implements HostHooks {
     cancel: QuickJSHandle;
     pull: QuickJSHandle;
     settle: QuickJSHandle;
+    muted: QuickJSHandle;
   };
   #log: Log;
   #worker: number;
-  #deadline = Infinity;
+  #limits: RunLimits;
   #dispatching: string | undefined;
-  #interrupted = false;
-  #outOfMemory = false;
   #nextId = 1;
   #pending: PendingRequests;
-  #timers = new Map<number, NodeJS.Timeout>();
+  /** What each request owns after its dispatch: timers, waitUntil, its share of the log. */
+  #work: RequestWork;
+  #retiring = false;
+  /** The request running now spent its log budget: the prelude stopped sending its lines. */
+  #consoleMuted = false;
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   /** Modules compiled before QuickJS asked for them: true, or the compile error to throw. */
   #compiled = new Map<string, true | QuickJSHandle>();
@@ -130,19 +102,25 @@ export class Sandbox implements HostHooks {
       this.#wallTimeout(id, p),
     );
     this.#worker = init.worker;
+    this.#limits = new RunLimits(instance, init.settings.limits);
+    this.#work = new RequestWork({
+      runTimers: (owner, due, forget) => this.#runTimers(owner, due, forget),
+      note: (route, message) => this.#log.error(this.#tags(route), message),
+      budgetMs: init.settings.limits.timeoutMs,
+      idle: () => {
+        if (this.#retiring) setImmediate(() => this.#closeIfIdle());
+      },
+    });
     // A failing normalizer loses its message in quickjs-emscripten 0.32 (the loader is still
     // called, with garbage), so a refusal travels as a name the loader turns into the error.
     const booted = boot(
       instance,
       {
-        // QuickJS's own count throws a catchable "out of memory" before the wasm cap is reached.
-        memoryLimitBytes: Math.max(8 << 20, instance.capBytes - (6 << 20)),
+        // No QuickJS memory limit: site code can make it throw at will, and it undercounts. The
+        // limit is the wasm heap's own size (wasm.ts), checked at each interrupt poll.
+        memoryLimitBytes: -1,
         stackBytes: STACK_BYTES,
-        interrupt: () => {
-          if (performance.now() <= this.#deadline) return false;
-          this.#interrupted = true;
-          return true;
-        },
+        interrupt: () => this.#limits.interrupt(),
         load: (name) => {
           const early = this.#compiled.get(name);
           if (early !== undefined && early !== true) {
@@ -170,6 +148,7 @@ export class Sandbox implements HostHooks {
     this.#runtime = booted.runtime;
     const ctx = (this.#ctx = booted.ctx);
     ({ io: this.#io, ops: this.#ops } = booted.host);
+    this.#ops.onStart = (ticket) => this.#work.opStarted(ticket);
     const entry = ctx.getProp(booted.keeper, "e");
     booted.keeper.dispose();
     const get = (name: string) => ctx.getProp(entry, name);
@@ -184,6 +163,7 @@ export class Sandbox implements HostHooks {
       cancel: get("cancel"),
       pull: get("pull"),
       settle: get("settle"),
+      muted: get("muted"),
     };
     const init_ = get("init");
     const env = this.#io.string(JSON.stringify(init.settings.vars));
@@ -251,6 +231,11 @@ export class Sandbox implements HostHooks {
     return this.#pending.size;
   }
 
+  /** Requests and loads whose work is not over: unanswered, or answered with waitUntil pending. */
+  get scopes(): number {
+    return this.#work.size;
+  }
+
   /** Host operations (crypto.subtle) still to settle: work too, so not idle. */
   get pendingOperations(): number {
     return this.#ops.size;
@@ -283,6 +268,7 @@ export class Sandbox implements HostHooks {
     this.requests++;
     this.lastUsed = Date.now();
     this.#pending.add(id, sink, req.route);
+    this.#work.open(id, req.route);
     const { ctx } = this;
     // One string, fields split at "\n", which neither a URL nor a header can contain after
     // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
@@ -307,6 +293,7 @@ export class Sandbox implements HostHooks {
     return new Promise((resolve, reject) => {
       const token = this.#nextId++;
       this.#loads.set(token, { resolve, reject });
+      this.#work.open(token, route);
       const name = this.#io.string(route);
       const tok = this.#ctx.newNumber(token);
       this.#call(this.#entry.load, false, name, tok);
@@ -321,24 +308,66 @@ export class Sandbox implements HostHooks {
       if (p.sink !== sinkOwner) continue;
       this.#pending.take(id);
       this.#cancelInside(id);
+      this.#answered(id);
     }
   }
 
-  /** Drops the sandbox: pending requests fail, timers stop, the instance is left to the GC. */
+  /**
+   * A retired generation: ends every streamed body cleanly (the client gets a complete response,
+   * the stream's `cancel` runs inside). Returns how many were ended.
+   */
+  endStreams(): number {
+    let n = 0;
+    for (const [id, p] of [...this.#pending.entries()]) {
+      if (!p.streaming) continue;
+      this.#pending.take(id);
+      this.#cancelInside(id);
+      p.sink.end();
+      this.#answered(id);
+      n++;
+    }
+    return n;
+  }
+
+  /** Dropped at a limit: like `close`, and the owner is told (it counts limit kills). */
   abandon(err: SiteboxError): void {
+    if (this.deadReason !== null) return;
+    this.close(err);
+    this.onDead(err.message, this.#limits.sinceStart());
+  }
+
+  /**
+   * Stops everything now: pending requests fail with `err`, timers and work after the response
+   * end, and nothing on the host refers to the sandbox any more, so the GC frees the instance.
+   */
+  close(err = new SiteboxError("ERR_UNAVAILABLE", "sandbox closed")): void {
     if (this.deadReason !== null) return;
     this.deadReason = err.message;
     this.#pending.stop();
     this.#ops.close();
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+    const background = this.#work.stop();
+    if (background > 0 && err.code === "ERR_UNAVAILABLE")
+      this.#log.error(
+        this.#tags(),
+        `background work of ${background} requests stopped: ${err.message}`,
+      );
     for (const [id, p] of [...this.#pending.entries()]) {
       this.#pending.take(id);
       p.sink.fail(err);
     }
     for (const l of this.#loads.values()) l.reject(err);
     this.#loads.clear();
-    this.onDead(err.message);
+  }
+
+  /** No longer current (replaced, or `--cache none`): close once its last scope ends. */
+  retire(): void {
+    this.#retiring = true;
+    // A request about to be dispatched to it (none) opens its scope before this runs.
+    setImmediate(() => this.#closeIfIdle());
+  }
+
+  #closeIfIdle(): void {
+    if (this.#retiring && this.#work.size === 0 && this.#pending.size === 0) this.close();
   }
 
   private get ctx(): QuickJSContext {
@@ -354,7 +383,7 @@ export class Sandbox implements HostHooks {
     if (this.deadReason !== null) return;
     const ctx = this.#ctx;
     let out = "";
-    this.#deadline = performance.now() + this.settings.limits.timeoutMs;
+    this.#limits.start();
     enterSiteCode(this.site, this.#activeRoute());
     try {
       const result = ctx.callFunction(fn, ctx.undefined, ...args);
@@ -370,12 +399,12 @@ export class Sandbox implements HostHooks {
         const jobs = this.#runtime.executePendingJobs(-1);
         if (jobs.error) {
           this.#internalError(jobs.error);
-          if (this.#interrupted || this.#outOfMemory) break;
+          if (this.#limits.hit()) break;
           continue;
         }
         break;
       }
-      if (ranJobs && !this.#interrupted) {
+      if (ranJobs && !this.#limits.hit()) {
         const taken = ctx.callFunction(this.#entry.take, ctx.undefined);
         if (taken.error) this.#internalError(taken.error);
         else {
@@ -383,30 +412,19 @@ export class Sandbox implements HostHooks {
           taken.value.dispose();
         }
       }
+      if (this.#consoleMuted && !this.#limits.hit()) this.#countMuted();
     } catch (err) {
       // A wasm trap (abort, unreachable, out-of-bounds) ends this interpreter for good.
       this.#log.error(this.#tags(), `interpreter aborted: ${(err as Error).message}`);
       this.abandon(new SiteboxError("ERR_MEMORY", "sandbox interpreter aborted"));
       return;
     } finally {
-      this.#deadline = Infinity;
+      this.#limits.end();
       leaveSiteCode();
     }
     if (out !== "") this.#deliver(out);
-    if (this.#interrupted)
-      this.abandon(
-        new SiteboxError(
-          "ERR_TIMEOUT",
-          `CPU time limit (${this.settings.limits.timeoutMs} ms) passed`,
-        ),
-      );
-    else if (this.#outOfMemory)
-      this.abandon(
-        new SiteboxError(
-          "ERR_MEMORY",
-          `memory limit (${this.settings.limits.memoryMb} MB) reached`,
-        ),
-      );
+    // A native call allocates without polling the interrupt handler: look at the heap once more.
+    if (this.#limits.hit()) this.abandon(this.#limits.error());
   }
 
   /** An error that escaped the prelude's own handling (it catches handler errors itself). */
@@ -422,13 +440,7 @@ export class Sandbox implements HostHooks {
       text = "unprintable error";
     }
     handle.dispose();
-    this.#noteError(text);
-    if (!this.#interrupted && !this.#outOfMemory) this.#log.error(this.#tags(), text.trim());
-  }
-
-  #noteError(text: string): void {
-    if (text.includes("out of memory")) this.#outOfMemory = true;
-    if (text.includes("interrupted")) this.#interrupted ||= performance.now() > this.#deadline;
+    if (!this.#limits.hit()) this.#log.error(this.#tags(this.#activeRoute()), text.trim());
   }
 
   #tags(route?: string) {
@@ -443,12 +455,33 @@ export class Sandbox implements HostHooks {
     p.sink.fail(new SiteboxError("ERR_WALL_TIMEOUT", "wall-clock limit passed"));
     // The server gave up: abort request.signal, and let the sandbox forget the request.
     this.#cancelInside(id);
+    this.#answered(id);
   }
 
   #cancelInside(id: number): void {
+    if (this.deadReason !== null) return;
+    this.#work.owner = id;
     const h = this.#ctx.newNumber(id);
     this.#call(this.#entry.cancel, true, h);
     h.dispose();
+  }
+
+  /** The request's answer is out (or failed, or the client left): its work may end now. */
+  #answered(id: number): void {
+    this.lastUsed = Date.now(); // idle (for --site-idle) from the last answer, not the request
+    this.#work.answered(id);
+  }
+
+  /** One wake of the timer driver for `owner`: runs its due timers; false once dead. */
+  #runTimers(owner: number, due: number[], forget: number[]): boolean {
+    if (this.deadReason !== null) return false;
+    this.#work.owner = owner;
+    const d = this.#io.string(due.join(","));
+    const f = this.#io.string(forget.join(","));
+    this.#call(this.#entry.fire, true, d, f);
+    d.dispose();
+    f.dispose();
+    return this.deadReason === null;
   }
 
   // ---- HostHooks: called from inside the interpreter ----
@@ -483,12 +516,14 @@ export class Sandbox implements HostHooks {
   #answer(meta: ResponseMeta, body: string | Uint8Array | undefined): boolean {
     const p = this.#pending.get(meta.id);
     if (p === undefined) return false;
+    this.onAnswer();
     if (meta.kind === "stream") p.streaming = true;
     else this.#pending.take(meta.id);
     // Node writes the head and a string body as one UTF-8 string, so a header byte above 0x7F
     // would leave as two bytes; with the body as bytes, the head is written as latin1.
     if (meta.latin1 && typeof body === "string") body = Buffer.from(body);
     p.sink.head(meta.status, meta.headers, meta.kind, body);
+    if (meta.kind !== "stream") this.#answered(meta.id);
     return this.#pending.get(meta.id) === p;
   }
 
@@ -497,6 +532,7 @@ export class Sandbox implements HostHooks {
     if (p === undefined) return false;
     if (p.sink.admit === undefined || p.sink.admit(size)) return true;
     this.#pending.take(id);
+    this.#answered(id);
     return false;
   }
 
@@ -515,17 +551,15 @@ export class Sandbox implements HostHooks {
 
   end(id: number): void {
     this.#pending.take(id)?.sink.end();
+    this.#answered(id);
   }
 
   fail(id: number, kind: string, message: string, stack: string): void {
-    this.#noteError(message);
     const p = this.#pending.take(id);
-    if (this.#interrupted) {
-      p?.sink.fail(new SiteboxError("ERR_TIMEOUT", message));
-      return;
-    }
-    if (this.#outOfMemory) {
-      p?.sink.fail(new SiteboxError("ERR_MEMORY", message));
+    this.#answered(id);
+    if (this.#limits.hit()) {
+      // Whatever the text says (often "Uncaught null" when memory ran out): it is the limit.
+      p?.sink.fail(this.#limits.error());
       return;
     }
     const route = p?.route;
@@ -544,37 +578,44 @@ export class Sandbox implements HostHooks {
     p?.sink.fail(new SiteboxError(code, message));
   }
 
-  log(level: string, text: string): void {
-    this.#log.console(this.#tags(this.#activeRoute()), level, text);
+  /** True once the request's log budget is spent: the prelude then only counts its lines. */
+  log(level: string, text: string): boolean {
+    if (this.#work.allowLog(text.length)) {
+      this.#log.console(this.#tags(this.#activeRoute()), level, text);
+      return false;
+    }
+    this.#consoleMuted = true;
+    return true;
   }
 
-  /** The route running now: the one being dispatched, or the only one in flight. */
+  /** Lines the prelude counted instead of sending, charged to the request whose call it was. */
+  #countMuted(): void {
+    this.#consoleMuted = false;
+    const r = this.#ctx.callFunction(this.#entry.muted, this.#ctx.undefined);
+    if (r.error) return this.#internalError(r.error);
+    const [lines, bytes] = this.#io.read(r.value).split(",").map(Number);
+    r.value.dispose();
+    this.#work.dropped(lines ?? 0, bytes ?? 0);
+  }
+
+  /** The route running now: the owner's, the one being dispatched, or the only one in flight. */
   #activeRoute(): string | undefined {
+    const owned = this.#work.route();
+    if (owned !== undefined) return owned;
     if (this.#dispatching !== undefined) return this.#dispatching;
     return this.#pending.only()?.route;
   }
 
-  setTimer(id: number, ms: number): void {
-    if (this.#timers.size >= MAX_TIMERS || !(id > 0)) {
-      this.#log.error(this.#tags(), `timer refused: more than ${MAX_TIMERS} pending`);
-      return;
-    }
-    const delay = Number.isFinite(ms) && ms > 0 ? Math.min(ms, 2 ** 31 - 1) : 0;
-    const t = setTimeout(() => {
-      this.#timers.delete(id);
-      const h = this.#ctx.newNumber(id);
-      this.#call(this.#entry.fire, true, h);
-      h.dispose();
-    }, delay);
-    t.unref();
-    this.#timers.set(id, t);
+  setTimer(id: number, ms: number, repeat: boolean): string {
+    return this.#work.setTimer(id, ms, repeat);
   }
 
   clearTimer(id: number): void {
-    const t = this.#timers.get(id);
-    if (t === undefined) return;
-    clearTimeout(t);
-    this.#timers.delete(id);
+    this.#work.clearTimer(id);
+  }
+
+  waitUntil(id: number, delta: number): void {
+    this.#work.waitUntil(id, delta);
   }
 
   /** A host operation (async-ops.ts) settled: its outcome enters through #call, as a timer's. */
@@ -589,6 +630,7 @@ export class Sandbox implements HostHooks {
       this.abandon(new SiteboxError("ERR_MEMORY", "sandbox out of memory"));
       return;
     }
+    this.#work.opSettled(ticket);
     const t = this.#ctx.newNumber(ticket);
     this.#call(
       this.#entry.settle,
@@ -605,7 +647,7 @@ export class Sandbox implements HostHooks {
     const l = this.#loads.get(token);
     if (l === undefined) return;
     this.#loads.delete(token);
-    this.#noteError(error);
+    this.#answered(token);
     if (error === "") l.resolve();
     else l.reject(new SiteboxError("ERR_MODULE_LOAD", error, { stack: stack || error }));
   }

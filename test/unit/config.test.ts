@@ -79,6 +79,19 @@ describe("parseSiteJson", () => {
     );
     expect(() => parseSiteJson('{"limits":{"cpu":1}}', "s", base)).toThrow(/unknown limit "cpu"/);
   });
+  it("takes the flags as ceilings unless the operator allows raising", () => {
+    expect(() => parseSiteJson('{"limits":{"timeout":600000}}', "s", base)).toThrow(
+      /limits.timeout 600000 is above the server's --timeout 1000: a site may only lower/,
+    );
+    expect(() => parseSiteJson('{"limits":{"memory":2048}}', "s", base)).toThrow(/--memory 64/);
+    expect(parseSiteJson('{"limits":{"memory":64}}', "s", base).limits.memoryMb).toBe(64);
+    const raised = parseSiteJson('{"limits":{"memory":2048,"timeout":5000}}', "s", base, true);
+    expect([raised.limits.memoryMb, raised.limits.timeoutMs]).toEqual([2048, 5000]);
+    expect(() => parseSiteJson('{"limits":{"memory":4096}}', "s", base, true)).toThrow(
+      /from 16 to 2048/,
+    );
+    expect(parseServeArgs([dir, "--site-limits-raise"]).siteLimitsRaise).toBe(true);
+  });
 });
 
 describe("checkResponseMeta", () => {

@@ -28,6 +28,8 @@ export interface OpError {
 
 export class AsyncOps {
   readonly limit: number;
+  /** Told each new ticket while the guest code that started it still runs (whose work it is). */
+  onStart: (ticket: number) => void = () => {};
   #enter: Enter;
   #failed: (e: OpError) => QuickJSHandle[];
   #pending = new Set<number>();
@@ -54,6 +56,7 @@ export class AsyncOps {
       throw new RangeError(`more than ${this.limit} host operations pending in this sandbox`);
     const ticket = this.#next++;
     this.#pending.add(ticket);
+    this.onStart(ticket);
     const fail = (e: unknown): Outcome => ({ ok: false, values: this.#failed(opError(e)) });
     work.then(
       (value) =>

@@ -10,9 +10,12 @@ export interface HostHooks {
   chunk(id: number, data: string | Uint8Array): boolean;
   end(id: number): void;
   fail(id: number, kind: string, message: string, stack: string): void;
-  log(level: string, text: string): void;
-  setTimer(id: number, ms: number): void;
+  /** True when the line was refused: the request's log budget is spent (the prelude goes quiet). */
+  log(level: string, text: string): boolean;
+  /** "" when armed, else the reason it was refused. */
+  setTimer(id: number, ms: number, repeat: boolean): string;
   clearTimer(id: number): void;
+  waitUntil(id: number, delta: number): void;
   loadResult(token: number, error: string, stack: string): void;
   /** May a whole body of at least `size` bytes be sent? False: refused, already answered. */
   admit(id: number, size: number): boolean;
@@ -23,7 +26,7 @@ export interface HostHooks {
 const MAX_LOG = 16 * 1024;
 
 export function requestFunctions(io: HostIO, hooks: HostHooks): HostFunctions {
-  const { str, num, data } = io;
+  const { str, num, data, string } = io;
   const answer = (yes: boolean) => (yes ? io.ctx.true : io.ctx.false);
   return {
     respond: (meta, body) => answer(hooks.respond(str(meta), data(body))),
@@ -33,9 +36,14 @@ export function requestFunctions(io: HostIO, hooks: HostHooks): HostFunctions {
     },
     end: (id) => hooks.end(num(id)),
     fail: (id, kind, message, stack) => hooks.fail(num(id), str(kind), str(message), str(stack)),
-    log: (level, text) => hooks.log(str(level), str(text).slice(0, MAX_LOG)),
-    setTimer: (id, ms) => hooks.setTimer(num(id), num(ms)),
+    log: (level, text) =>
+      hooks.log(str(level), str(text).slice(0, MAX_LOG)) ? io.ctx.true : undefined,
+    setTimer: (id, ms, repeat) => {
+      const refused = hooks.setTimer(num(id), num(ms), num(repeat) === 1);
+      return refused === "" ? undefined : string(refused);
+    },
     clearTimer: (id) => hooks.clearTimer(num(id)),
+    waitUntil: (id, delta) => hooks.waitUntil(num(id), num(delta)),
     loadResult: (token, error, stack) => hooks.loadResult(num(token), str(error), str(stack)),
     admit: (id, size) => answer(hooks.admit(num(id), num(size))),
   };

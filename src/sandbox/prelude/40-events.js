@@ -342,8 +342,10 @@ function queueMicrotask(callback) {
 defineGlobal("queueMicrotask", queueMicrotask);
 defineGlobal("reportError", (e) => reportException(e));
 
-// Timers: ids are positive integers; the host calls back runTimer(id) when one is due.
-const timers = new Map(); // id -> { callback, args, repeat, ms }
+// Timers: ids are positive integers. The host keeps the schedule (intervals included, re-armed
+// after each firing) and calls back runTimers with the due ids; a refusal (too many timers for
+// the request) comes back as the reason, thrown here as a RangeError.
+const timers = new Map(); // id -> { callback, args, repeat }
 let nextTimerId = 1;
 
 function timerSet(callback, ms, args, repeat) {
@@ -351,10 +353,10 @@ function timerSet(callback, ms, args, repeat) {
   let delay = MathFloor(Number(ms));
   if (!(delay >= 0)) delay = 0;
   if (delay > 2147483647) delay = 2147483647;
-  if (repeat && delay < 1) delay = 1; // a 0 ms interval would spin
   const id = nextTimerId++;
-  timers.set(id, { callback, args, repeat, ms: delay });
-  host.setTimer(id, delay);
+  const refused = host.setTimer(id, delay, repeat ? 1 : 0);
+  if (refused !== undefined) throw new RangeError(refused);
+  timers.set(id, { callback, args, repeat });
   return id;
 }
 
@@ -364,16 +366,20 @@ function timerClear(id) {
   host.clearTimer(n);
 }
 
-function runTimer(id) {
-  const t = timers.get(id);
-  if (t === undefined) return;
-  if (!t.repeat) timers.delete(id);
-  try {
-    t.callback.apply(globalObject, t.args);
-  } catch (e) {
-    reportException(e);
+/** due: ids to run, in order; forget: ids whose request ended (the host dropped them). */
+function runTimers(due, forget) {
+  if (forget !== "") for (const id of forget.split(",")) timers.delete(+id);
+  if (due === "") return;
+  for (const id of due.split(",")) {
+    const t = timers.get(+id);
+    if (t === undefined) continue;
+    if (!t.repeat) timers.delete(+id);
+    try {
+      t.callback.apply(globalObject, t.args);
+    } catch (e) {
+      reportException(e);
+    }
   }
-  if (t.repeat && timers.get(id) === t) host.setTimer(id, t.ms);
 }
 
 defineGlobal("setTimeout", (callback, ms, ...args) => timerSet(callback, ms, args, false));

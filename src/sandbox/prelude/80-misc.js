@@ -167,9 +167,25 @@ let groupIndent = "";
 const timerLabels = new Map();
 const countLabels = new Map();
 
+// Once the host refuses a line (the request's log budget is spent), the rest of this call's
+// lines are only counted: the host takes the counts (takeMutedConsole) and says how much went.
+let consoleMuted = false;
+let mutedLines = 0;
+let mutedBytes = 0;
+
 function emit(level, text) {
   if (groupIndent !== "") text = groupIndent + text.replace(/\n/g, "\n" + groupIndent);
-  host.log(level, text);
+  if (consoleMuted) {
+    mutedLines++;
+    mutedBytes += text.length;
+  } else if (host.log(level, text) === true) consoleMuted = true;
+}
+
+function takeMutedConsole() {
+  const counts = mutedLines + "," + mutedBytes;
+  consoleMuted = false;
+  mutedLines = mutedBytes = 0;
+  return counts;
 }
 
 const console = {

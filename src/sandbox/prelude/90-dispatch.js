@@ -136,15 +136,29 @@ function finish(id, response) {
   if (streamReaders.has(id)) streamReaders.set(id, reading);
 }
 
-/** The handler's `ctx`: it holds no per-request state, so one frozen object serves all. */
-const handlerCtx = Object.freeze({
+/**
+ * The handler's `ctx`, one per request: waitUntil tells the host to keep the request's work
+ * (its timers) alive until the promise settles, within the host's bounds (30 s, one --timeout of
+ * CPU after the response).
+ */
+class ExecutionContext {
+  #id;
+  constructor(id) {
+    this.#id = id;
+  }
   waitUntil(promise) {
-    Promise.resolve(promise).catch((e) =>
-      host.log("error", "waitUntil: " + errorText(e).join("\n")),
+    const id = this.#id;
+    host.waitUntil(id, 1);
+    Promise.resolve(promise).then(
+      () => host.waitUntil(id, -1),
+      (e) => {
+        host.log("error", "waitUntil: " + errorText(e).join("\n"));
+        host.waitUntil(id, -1);
+      },
     );
-  },
-  passThroughOnException() {},
-});
+  }
+  passThroughOnException() {}
+}
 
 /** "body": the handler let a client's malformed body surface (60-body.js), answered 400. */
 function failKind(e) {
@@ -154,7 +168,7 @@ function failKind(e) {
 function run(id, fn, request) {
   let result;
   try {
-    result = fn(request, siteEnv, handlerCtx);
+    result = fn(request, siteEnv, new ExecutionContext(id));
   } catch (e) {
     failRequest(id, failKind(e), e);
     return;
@@ -178,6 +192,7 @@ const entry = {
     return takeOutbox();
   },
   take: takeOutbox,
+  muted: takeMutedConsole,
   load(route, token) {
     loadHandler(route).then(
       () => host.loadResult(token, "", ""),
@@ -187,8 +202,8 @@ const entry = {
       },
     );
   },
-  fire(id) {
-    runTimer(id);
+  fire(due, forget) {
+    runTimers(due, forget);
     return takeOutbox();
   },
   settle(ticket, ok, a, b, c, d, e) {
