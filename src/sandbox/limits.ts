@@ -58,9 +58,9 @@ export class RunLimits {
     this.#deadline = Infinity;
   }
 
-  /** ms since the last run began (what a limit hit cost the worker). */
-  sinceStart(): number {
-    return performance.now() - this.#start;
+  /** CPU ms the last run used (what a limit hit cost the worker), never more than its wall ms. */
+  runCostMs(): number {
+    return Math.min(performance.now() - this.#start, cpuMs() - this.#cpuStart);
   }
 
   /** QuickJS's interrupt handler, polled every ~10k bytecode operations: true stops the run. */
