@@ -333,7 +333,7 @@ export class Sandbox implements HostHooks {
   abandon(err: SiteboxError): void {
     if (this.deadReason !== null) return;
     this.close(err);
-    this.onDead(err.message, this.#limits.sinceStart());
+    this.onDead(err.message, this.#limits.runCostMs());
   }
 
   /**
