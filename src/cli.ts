@@ -3,6 +3,7 @@
  */
 import { CACHE_POLICIES, DEFAULTS, parseServeArgs, SERVE_FLAGS } from "./config.js";
 import { SiteboxError } from "./errors.js";
+import { clearStaleSocket } from "./fastcgi/address.js";
 import { StdLog } from "./log.js";
 import { Primary } from "./primary.js";
 
@@ -14,7 +15,7 @@ serve flags (defaults in brackets):
 ${Object.entries(SERVE_FLAGS)
   .map(([flag, spec]) => {
     const def = DEFAULTS[spec.key];
-    const shown = Array.isArray(def) ? def.join(",") || "-" : String(def);
+    const shown = Array.isArray(def) ? def.join(",") || "-" : def === null ? "-" : String(def);
     return `  ${(flag + (spec.kind === "bool" ? "" : " VALUE")).padEnd(26)} ${spec.help} [${shown}]`;
   })
   .join("\n")}
@@ -32,6 +33,11 @@ export async function main(argv: string[]): Promise<void> {
         return;
       case "serve": {
         const config = parseServeArgs(rest);
+        if (config.fastcgi?.kind === "unix")
+          // A socket left by a killed run is removed; anything else at the path is an error.
+          await clearStaleSocket(config.fastcgi.path).catch((err: Error) => {
+            throw new SiteboxError("ERR_CONFIG", `--fastcgi: ${err.message}`);
+          });
         new Primary(config, new StdLog()).start();
         return;
       }

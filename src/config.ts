@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SiteboxError } from "./errors.js";
+import { parseFastCgiAddress, type FastCgiAddress } from "./fastcgi/address.js";
 import { parseTrustList } from "./trust-proxy.js";
 
 export const CACHE_POLICIES = ["watch", "stat", "forever", "none", "legacy"] as const;
@@ -14,7 +15,10 @@ export type CachePolicyName = (typeof CACHE_POLICIES)[number];
 export interface Config {
   readonly sitesDir: string;
   readonly host: string;
-  readonly port: number;
+  /** The HTTP port; null with `--port none` (FastCGI only). */
+  readonly port: number | null;
+  /** Where every worker also answers FastCGI (`--fastcgi ADDR`), or null. */
+  readonly fastcgi: FastCgiAddress | null;
   readonly workers: number;
   readonly cache: CachePolicyName;
   /** CPU bound of one uninterrupted run of site code (between awaits on timers or I/O). */
@@ -59,6 +63,7 @@ export const DEFAULTS: Config = Object.freeze({
   sitesDir: "sites",
   host: "127.0.0.1",
   port: 8080,
+  fastcgi: null,
   workers: availableParallelism(),
   cache: "watch",
   timeoutMs: 1000,
@@ -83,7 +88,7 @@ export const DEFAULTS: Config = Object.freeze({
   accessLog: "-",
 });
 
-type Kind = "int" | "bool" | "string" | "cache" | "list" | "proxies";
+type Kind = "int" | "bool" | "string" | "cache" | "list" | "proxies" | "port" | "fastcgi";
 interface FlagSpec {
   key: keyof Config;
   kind: Kind;
@@ -95,7 +100,8 @@ interface FlagSpec {
 /** The flags of `sitebox serve`, in the order `--help` lists them. */
 export const SERVE_FLAGS: Record<string, FlagSpec> = {
   "--host": { key: "host", kind: "string", help: "address to listen on" },
-  "--port": { key: "port", kind: "int", min: 0, max: 65535, help: "port (0: any free port)" },
+  "--port": { key: "port", kind: "port", min: 0, max: 65535, help: "HTTP port (0: any, none)" },
+  "--fastcgi": { key: "fastcgi", kind: "fastcgi", help: "FastCGI HOST:PORT or socket path" },
   "--workers": { key: "workers", kind: "int", min: 1, max: 256, help: "worker processes" },
   "--cache": { key: "cache", kind: "cache", help: CACHE_POLICIES.join("|") },
   "--timeout": { key: "timeoutMs", kind: "int", min: 1, max: 600_000, help: "CPU ms per run" },
@@ -124,8 +130,21 @@ function configError(message: string): SiteboxError {
   return new SiteboxError("ERR_CONFIG", message);
 }
 
-function parseValue(flag: string, spec: FlagSpec, raw: string): unknown {
+function parseValue(flag: string, spec: FlagSpec, raw: string, cwd: string): unknown {
   switch (spec.kind) {
+    case "port":
+      if (raw === "none") return null;
+      try {
+        return parseValue(flag, { ...spec, kind: "int" }, raw, cwd);
+      } catch {
+        throw configError(`${flag} must be a port from 0 to 65535 or "none", not "${raw}"`);
+      }
+    case "fastcgi":
+      try {
+        return parseFastCgiAddress(raw, cwd);
+      } catch (err) {
+        throw configError(`${flag}: ${(err as Error).message}`);
+      }
     case "int": {
       const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
       if (!Number.isSafeInteger(n) || n < spec.min! || n > spec.max!)
@@ -139,7 +158,7 @@ function parseValue(flag: string, spec: FlagSpec, raw: string): unknown {
         throw configError(`${flag} must be one of ${CACHE_POLICIES.join(", ")}, not "${raw}"`);
       return raw;
     case "proxies": {
-      const list = parseValue(flag, { ...spec, kind: "list" }, raw) as string[];
+      const list = parseValue(flag, { ...spec, kind: "list" }, raw, cwd) as string[];
       try {
         parseTrustList(list);
       } catch (err) {
@@ -180,7 +199,7 @@ export function parseServeArgs(argv: readonly string[], cwd = process.cwd()): Co
     else if (spec.kind === "bool") raw = "true";
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) raw = argv[++i]!;
     else throw configError(`${flag} needs a value (${spec.help})`);
-    out[spec.key] = parseValue(flag, spec, raw);
+    out[spec.key] = parseValue(flag, spec, raw, cwd);
   }
   if (positional.length > 1)
     throw configError(`expected one sites folder, got: ${positional.join(" ")}`);
@@ -188,6 +207,8 @@ export function parseServeArgs(argv: readonly string[], cwd = process.cwd()): Co
   if (!existsSync(sitesDir)) throw configError(`sites folder not found: ${sitesDir}`);
   if (!statSync(sitesDir).isDirectory()) throw configError(`not a folder: ${sitesDir}`);
   out.sitesDir = sitesDir;
+  if (out.port === null && out.fastcgi === null)
+    throw configError("--port none needs --fastcgi ADDR: nothing would listen");
   out.statusAllow = Object.freeze([...(out.statusAllow as string[])]);
   out.trustProxy = Object.freeze([...(out.trustProxy as string[])]);
   if (out.accessLog !== "-") {

@@ -5,9 +5,13 @@
  * (the client closes after it, cleanly), and only connections quiet for a while are cut. The
  * process also outlives its last connection briefly: node:cluster may be handing it one, which it
  * must live to refuse, or that client hangs.
+ *
+ * FastCGI has no `connection: close`; its equivalent is closing a kept-alive connection right
+ * after END_REQUEST, which nginx notices before it reuses the connection (and a request it did
+ * send on a connection closed under it is one nginx retries, as for a cached connection).
  */
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { Server as HttpServer } from "node:http";
+import type { Server, Socket } from "node:net";
 
 const QUIET_MS = 250;
 const EXIT_GRACE_MS = 300;
@@ -18,12 +22,15 @@ interface State {
 }
 
 export class ConnectionDrain {
+  #servers: Server[] = [];
   #open = new Set<Socket>();
   #state = new WeakMap<Socket, State>();
   #lastConnection = 0;
   #draining = false;
 
-  constructor(server: Server) {
+  /** Counts `server`'s connections (HTTP and FastCGI alike). */
+  watch(server: Server): void {
+    this.#servers.push(server);
     server.on("connection", (socket: Socket) => {
       this.#lastConnection = Date.now();
       this.#open.add(socket);
@@ -32,30 +39,29 @@ export class ConnectionDrain {
     });
   }
 
-  /** Called by the server as each request starts (no listener of our own on the hot path). */
-  requestStarted(req: IncomingMessage, res: ServerResponse): void {
-    const st = this.#state.get(req.socket);
-    if (st !== undefined) {
-      st.busy++;
-      st.last = Date.now();
-    }
-    if (this.#draining) res.setHeader("connection", "close");
+  /** True once drain() began: every response asks its connection to close after it. */
+  get draining(): boolean {
+    return this.#draining;
   }
 
-  requestEnded(req: IncomingMessage): void {
-    const st = this.#state.get(req.socket);
-    if (st !== undefined) {
-      st.busy--;
-      st.last = Date.now();
-    }
+  /** Called by a front end as each request starts and ends (no listener on the hot path). */
+  busy(socket: Socket, busy: boolean): void {
+    const st = this.#state.get(socket);
+    if (st === undefined) return;
+    st.busy += busy ? 1 : -1;
+    st.last = Date.now();
   }
 
   /** Stops accepting; resolves when every connection is gone and the grace period passed. */
-  drain(server: Server): Promise<void> {
+  drain(): Promise<void> {
     this.#draining = true;
     this.#lastConnection = Date.now();
-    server.closeIdleConnections = () => {}; // see above: close() must not cut them at once
-    server.close();
+    for (const server of this.#servers) {
+      // See above: an HTTP server's close() must not cut its idle connections at once.
+      if ("closeIdleConnections" in server)
+        (server as HttpServer).closeIdleConnections = () => {};
+      server.close();
+    }
     return new Promise((resolve) => {
       const timer = setInterval(() => {
         const now = Date.now();

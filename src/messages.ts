@@ -13,7 +13,7 @@ export interface GenerationData {
 }
 
 export type ToPrimary =
-  | { type: "ready"; port: number }
+  | { type: "ready"; port: number | null }
   | { type: "snapshot-request"; reqId: number; site: string }
   /** `stat` policy: a worker saw a loaded file change on disk. */
   | { type: "stale"; reqId: number; site: string }

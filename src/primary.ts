@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "./config.js";
+import { restrictSocket, removeSocket, socketInode, SOCKET_MODE } from "./fastcgi/address.js";
+import { describeAddress } from "./listen-address.js";
 import { Generations, type WorkerLink } from "./generations.js";
 import type { Log } from "./log.js";
 import { isMessage, type ToPrimary, type ToWorker } from "./messages.js";
@@ -40,7 +42,11 @@ export class Primary {
   #startFailures = 0;
   #stopping = false;
   #announced = false;
-  #port = 0;
+  #port: number | null = 0;
+  /** While the FastCGI unix socket is being made: the umask to restore once it exists. */
+  #umask: number | null = null;
+  /** The FastCGI socket file we made, removed at exit if it is still ours. */
+  #socketInode: number | null = null;
   #watcher: SitesWatcher | null = null;
   /** Recycles and rolls run one at a time, so capacity never drops by more than one worker. */
   #chain: Promise<void> = Promise.resolve();
@@ -66,6 +72,13 @@ export class Primary {
       // Workers collect right after dropping sandboxes (sites.ts evictIdle), so RSS falls then.
       execArgv: [...process.execArgv, "--expose-gc"],
     });
+    // The primary binds the listening sockets for its workers (node:cluster). A FastCGI unix
+    // socket is born owner/group-only, not world-connectable even for the moment before chmod.
+    if (this.#config.fastcgi?.kind === "unix") {
+      const old = process.umask(0o177);
+      process.umask(old | (0o777 & ~SOCKET_MODE));
+      this.#umask = old;
+    }
     for (let i = 0; i < this.#config.workers; i++) this.#fork();
     if (this.#config.cache === "watch") this.#watch();
     process.on("SIGTERM", () => this.stop("SIGTERM"));
@@ -134,7 +147,7 @@ export class Primary {
           break;
         }
         this.#port = msg.port;
-        this.#announce();
+        void this.#socketReady().then(() => this.#announce());
         break;
       case "snapshot-request":
         this.generations.current(msg.site).then(
@@ -193,13 +206,29 @@ export class Primary {
     }
   }
 
+  /** Once a worker listens, the FastCGI unix socket exists: its mode, and the umask back. */
+  async #socketReady(): Promise<void> {
+    const at = this.#config.fastcgi;
+    if (at?.kind !== "unix" || this.#socketInode !== null) return;
+    if (this.#umask !== null) process.umask(this.#umask);
+    this.#umask = null;
+    await restrictSocket(at.path).catch((err: Error) => this.#log.error({}, err.message));
+    this.#socketInode = socketInode(at.path);
+  }
+
   #announce(): void {
     if (this.#announced || [...this.#slots.values()].some((s) => !s.ready)) return;
     this.#announced = true;
     const c = this.#config;
+    const fcgi = c.fastcgi === null ? null : `fastcgi ${describeAddress(c.fastcgi)}`;
+    const on =
+      this.#port === null
+        ? fcgi!
+        : `http://${describeAddress({ kind: "tcp", host: c.host, port: this.#port })}`;
+    const also = this.#port !== null && fcgi !== null ? `${fcgi}, ` : "";
     this.#log.info(
-      `serving ${c.sitesDir} on http://${c.host.includes(":") ? `[${c.host}]` : c.host}:${this.#port} ` +
-        `(${c.workers} workers, cache ${c.cache}, pid ${process.pid})`,
+      `serving ${c.sitesDir} on ${on} ` +
+        `(${also}${c.workers} workers, cache ${c.cache}, pid ${process.pid})`,
     );
   }
 
@@ -252,6 +281,8 @@ export class Primary {
 
   #exit(code: number): void {
     void this.#watcher?.close();
+    const at = this.#config.fastcgi;
+    if (at?.kind === "unix" && this.#socketInode !== null) removeSocket(at.path, this.#socketInode);
     rmSync(this.#blameDir, { recursive: true, force: true });
     process.exitCode = code;
     setImmediate(() => process.exit(code));

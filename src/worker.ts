@@ -3,7 +3,7 @@
  * config from the primary, the site registry, the request pipeline and its HTTP front end, and
  * the IPC messages.
  */
-import type { Server } from "node:http";
+import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -15,7 +15,9 @@ import type { Config } from "./config.js";
 import { Requests } from "./ipc.js";
 import { StdLog } from "./log.js";
 import { isMessage, type GenerationData, type ToPrimary, type ToWorker } from "./messages.js";
+import { createFastCgiFront } from "./front/fastcgi.js";
 import { createHttpFront } from "./front/http.js";
+import { describeAddress } from "./listen-address.js";
 import { createPipeline } from "./pipeline.js";
 import { SiteRegistry } from "./sites.js";
 import { template } from "./sandbox/boot.js";
@@ -113,23 +115,52 @@ const pipeline = createPipeline(config, sites, log, workerId, {
     inFlight--;
   },
 });
-const server: Server = createHttpFront(config, pipeline, {
-  onRequest: (req, res) => connections.requestStarted(req, res),
-  onRequestDone: (req) => connections.requestEnded(req),
-});
+const connections = new ConnectionDrain();
+/** The front ends this worker opens: HTTP unless --port none, FastCGI with --fastcgi. */
+const listeners: { server: Server; what: string; listen(done: () => void): void }[] = [];
+if (config.port !== null) {
+  const port = config.port;
+  const server = createHttpFront(config, pipeline, {
+    onRequest: (req, res) => {
+      connections.busy(req.socket, true);
+      if (connections.draining) res.setHeader("connection", "close");
+    },
+    onRequestDone: (req) => connections.busy(req.socket, false),
+  });
+  listeners.push({
+    server,
+    what: describeAddress({ kind: "tcp", host: config.host, port }),
+    listen: (done) => server.listen(port, config.host, done),
+  });
+}
+if (config.fastcgi !== null) {
+  const at = config.fastcgi;
+  const server = createFastCgiFront(config, pipeline, {
+    onBusy: (socket, busy) => connections.busy(socket, busy),
+    closeAfterResponse: () => connections.draining,
+    log: (message) => log.error({ worker: workerId }, message),
+  });
+  // Under node:cluster the primary holds the one listening socket (a port or a unix socket
+  // path) and hands connections to the workers, as for HTTP.
+  listeners.push({
+    server,
+    what: `fastcgi ${describeAddress(at)}`,
+    listen: (done) =>
+      at.kind === "unix" ? server.listen(at.path, done) : server.listen(at.port, at.host, done),
+  });
+}
+for (const l of listeners) connections.watch(l.server);
 
 function exitNow(): void {
   log.flush();
   setImmediate(() => process.exit(0));
 }
 
-const connections = new ConnectionDrain(server);
-
 /** Stop accepting, let in-flight requests and keep-alive clients finish, exit (drain.ts). */
 function drainWorker(): void {
   if (draining) return;
   draining = true;
-  void connections.drain(server).then(exitNow);
+  void connections.drain().then(exitNow);
   setTimeout(exitNow, config.wallTimeoutMs + 1000).unref();
 }
 
@@ -190,22 +221,23 @@ new Worker(new URL("./watchdog-thread.js", import.meta.url), {
   },
 }).unref();
 
-server.once("error", (err: NodeJS.ErrnoException) => {
-  log.error(
-    { worker: workerId },
-    `cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`,
-  );
-  process.exit(1);
-});
+for (const l of listeners)
+  l.server.once("error", (err: NodeJS.ErrnoException) => {
+    log.error({ worker: workerId }, `cannot listen on ${l.what}: ${err.code ?? err.message}`);
+    log.flush();
+    setImmediate(() => process.exit(1));
+  });
+
+/** Listens on every front end; ready once all of them are. */
+async function listenAll(): Promise<void> {
+  await Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.listen(resolve))));
+  const http = config.port === null ? null : listeners[0]!.server.address();
+  const port = typeof http === "object" && http !== null ? http.port : config.port;
+  send({ type: "ready", port });
+}
 
 // The sandbox template (src/sandbox/boot.ts) is built before the first connection, so no
 // request waits for it; --preload also loads every site's routes first.
 void template()
   .then(() => (config.preload ? sites.preloadAll() : undefined))
-  .then(() =>
-    server.listen(config.port, config.host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : config.port;
-      send({ type: "ready", port });
-    }),
-  );
+  .then(listenAll);

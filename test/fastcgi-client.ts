@@ -130,8 +130,9 @@ export class FcgiConn {
   #buf = Buffer.alloc(0);
   #waiters = new Set<() => void>();
 
-  constructor(port: number) {
-    this.socket = net.connect(port, "127.0.0.1");
+  /** A TCP port on 127.0.0.1, or a unix socket path. */
+  constructor(at: number | string) {
+    this.socket = typeof at === "string" ? net.connect(at) : net.connect(at, "127.0.0.1");
     this.opened = new Promise((r) => this.socket.once("connect", () => r()));
     this.socket.on("data", (d: Buffer) => {
       const { records, rest } = decode(Buffer.concat([this.#buf, d]));

@@ -63,7 +63,7 @@ export interface StartOptions {
  */
 export const BATCH_ARGS = ["--timeout", "15000"];
 
-/** Spawns `sitebox serve DIR --port 0` and waits for its "serving" line. */
+/** Spawns `sitebox serve DIR --port 0` (a later --port wins) and waits for its "serving" line. */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const dir = opts.dir ?? makeSites(opts.sites ?? {});
   const args = [
@@ -112,12 +112,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       check();
     });
   const line = await Promise.race([
-    waitFor(/serving .* on http:\/\/[^:]+:\d+ \(/),
+    waitFor(/serving .* on (?:http:\/\/[^:]+:\d+|fastcgi \S+) \(/),
     exited.then((code) => {
       throw new Error(`server exited (${code}) before serving:\n${err}`);
     }),
   ]);
-  const port = Number(/:(\d+) \($/.exec(line)![1]);
+  // 0 with --port none (FastCGI only)
+  const port = Number(/^serving .* on http:\/\/[^:]+:(\d+) \($/.exec(line)?.[1] ?? 0);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

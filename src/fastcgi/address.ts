@@ -1,9 +1,10 @@
 /**
- * Where the FastCGI front listens (`--fastcgi ADDR`, wired in the next stage): `HOST:PORT`,
+ * Where the FastCGI front listens (`--fastcgi ADDR`): `HOST:PORT`,
  * `[V6]:PORT`, a bare port (loopback), or a unix socket path (anything with a "/"). A unix socket
  * is made group-accessible only (nginx joins sitebox's group) and a stale one from a killed run is
  * removed, but never a file that is not a socket or a socket someone still listens on.
  */
+import { lstatSync, rmSync } from "node:fs";
 import { chmod, lstat, unlink } from "node:fs/promises";
 import net, { isIP } from "node:net";
 import { resolve } from "node:path";
@@ -48,4 +49,19 @@ export async function clearStaleSocket(path: string): Promise<void> {
 /** After listening: the socket's mode; node:net removes the file when the server closes. */
 export function restrictSocket(path: string): Promise<void> {
   return chmod(path, SOCKET_MODE);
+}
+
+/** The socket file's inode, to remove only our own file at exit; null if there is none. */
+export function socketInode(path: string): number | null {
+  try {
+    const st = lstatSync(path);
+    return st.isSocket() ? st.ino : null;
+  } catch {
+    return null;
+  }
+}
+
+/** At exit: removes the socket file if it is still the one we made (node removes it on close). */
+export function removeSocket(path: string, inode: number): void {
+  if (socketInode(path) === inode) rmSync(path, { force: true });
 }

@@ -34,6 +34,13 @@ export interface FastCgiResponse {
   stderr(text: string): void;
   /** True once end() or abort() ran, or the request was aborted. */
   readonly finished: boolean;
+  /** Bytes queued on the connection and not yet handed to the OS. */
+  readonly buffered: number;
+  /**
+   * Calls `fn` once, when the exchange is over: the response handed to the OS in full (false),
+   * or cut, aborted or its connection lost first (true).
+   */
+  onDone(fn: (aborted: boolean) => void): void;
 }
 
 export type FastCgiHandler = (req: FastCgiRequest, res: FastCgiResponse) => void;

@@ -46,6 +46,10 @@ export interface ResponderOptions {
   idleTimeoutMs: number;
   /** One line per connection ended for cause. */
   log(message: string): void;
+  /** True while the worker drains: a kept-alive connection closes after its END_REQUEST. */
+  closeAfterResponse?(): boolean;
+  /** A request opened (true) or ended (false) on `socket`: connection bookkeeping (drain.ts). */
+  onBusy?(socket: Socket, busy: boolean): void;
 }
 
 export const RESPONDER_DEFAULTS: Omit<ResponderOptions, "log"> = Object.freeze({
@@ -169,6 +173,9 @@ export class FastCgiConnection {
 
   #begin(r: FcgiRecord): void {
     const { role, keepConn } = parseBeginRequest(r.content);
+    // Closing after a response (draining): a request sent meanwhile could not be answered, so it
+    // is not started; the web server sees the connection close without a reply and retries it.
+    if (!this.#socket.writable) return;
     if (this.#x !== null) {
       if (this.#x.id === r.requestId)
         throw new FastCgiProtocolError(`request id ${r.requestId} already open`);
@@ -182,6 +189,7 @@ export class FastCgiConnection {
     }
     const x = new Exchange(r.requestId, keepConn);
     this.#x = x;
+    this.#opts.onBusy?.(this.#socket, true);
     this.#deadline(x, this.#opts.headersTimeoutMs, "request params");
   }
 
@@ -300,9 +308,10 @@ export class FastCgiConnection {
     if (this.#x !== x) return;
     this.#clearDeadline(x);
     this.#x = null;
+    this.#opts.onBusy?.(this.#socket, false);
     if (how === "abort") return;
     this.#resume(null); // the rest of an unread body is dropped as it arrives
-    if (!x.keepConn) this.#socket.end();
+    if (!x.keepConn || this.#opts.closeAfterResponse?.()) this.#socket.end();
     else this.#arm();
   }
 
@@ -313,6 +322,7 @@ export class FastCgiConnection {
       this.#abort(x, why);
       this.#clearDeadline(x);
       this.#x = null;
+      this.#opts.onBusy?.(this.#socket, false);
       x.writer?.lost();
     }
     if (!this.#socket.destroyed) this.#socket.destroy();

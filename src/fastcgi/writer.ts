@@ -22,6 +22,9 @@ export class ResponseWriter implements FastCgiResponse {
   #headDone = false;
   #finished = false;
   #waiters: (() => void)[] = [];
+  #onDone: ((aborted: boolean) => void) | null = null;
+  /** Set once the outcome is known: false ended and handed to the OS, true cut or lost. */
+  #outcome: boolean | null = null;
 
   /** `done` is told once, when the response ends or is cut. */
   constructor(socket: Socket, requestId: number, done: (how: "end" | "abort") => void) {
@@ -34,6 +37,15 @@ export class ResponseWriter implements FastCgiResponse {
     return this.#finished;
   }
 
+  get buffered(): number {
+    return this.#socket.writableLength;
+  }
+
+  onDone(fn: (aborted: boolean) => void): void {
+    if (this.#outcome !== null) queueMicrotask(() => fn(this.#outcome!));
+    else this.#onDone = fn;
+  }
+
   head(status: number, headers: readonly string[]): void {
     if (this.#finished || this.#headDone) return;
     this.#headDone = true;
@@ -44,7 +56,7 @@ export class ResponseWriter implements FastCgiResponse {
   write(chunk: string | Uint8Array): boolean {
     if (this.#finished) return true;
     const parts = this.#stdout(chunk);
-    return parts.length === 0 ? !this.#socket.writableNeedDrain : this.#send(parts);
+    return parts.length === 0 ? !this.#socket.writableNeedDrain : this.#send(parts) !== false;
   }
 
   onDrain(fn: () => void): void {
@@ -67,14 +79,17 @@ export class ResponseWriter implements FastCgiResponse {
       header(T.STDOUT, this.#id, 0),
       endRequest(this.#id, 0, PROTOCOL_STATUS.REQUEST_COMPLETE),
     );
-    this.#send(parts);
+    // Done once the last record is handed to the OS (or failed: the connection was cut).
+    const sent = this.#send(parts, (err) => this.#settle(err != null));
     this.#finish("end");
+    if (sent === null) this.#settle(true);
   }
 
   abort(): void {
     if (this.#finished) return;
     this.#socket.destroy();
     this.#finish("abort");
+    this.#settle(true);
   }
 
   /** After ABORT_REQUEST: END_REQUEST at once, and whatever the pipeline writes later is dropped. */
@@ -82,11 +97,21 @@ export class ResponseWriter implements FastCgiResponse {
     if (this.#finished) return;
     this.#send([endRequest(this.#id, 1, PROTOCOL_STATUS.REQUEST_COMPLETE)]);
     this.#finish("end");
+    this.#settle(true);
   }
 
   /** The connection went away first: nothing more can be written. */
   lost(): void {
     if (!this.#finished) this.#finish("abort");
+    this.#settle(true);
+  }
+
+  #settle(aborted: boolean): void {
+    if (this.#outcome !== null) return;
+    this.#outcome = aborted;
+    const fn = this.#onDone;
+    this.#onDone = null;
+    fn?.(aborted);
   }
 
   stderr(text: string): void {
@@ -129,16 +154,18 @@ export class ResponseWriter implements FastCgiResponse {
     return [...streamRecords(T.STDOUT, this.#id, head), ...streamRecords(T.STDOUT, this.#id, data)];
   }
 
-  #send(parts: Uint8Array[]): boolean {
+  /** Writes the parts; `cb` as socket.write's. Null (and no `cb`) when the socket is gone. */
+  #send(parts: Uint8Array[], cb?: (err?: Error | null) => void): boolean | null {
     const socket = this.#socket;
-    if (socket.destroyed || !socket.writable) return true;
+    if (socket.destroyed || !socket.writable) return null;
     let total = 0;
     for (const p of parts) total += p.byteLength;
-    if (parts.length === 1) return socket.write(parts[0]!);
-    if (total <= COALESCE_BYTES) return socket.write(Buffer.concat(parts, total));
+    if (parts.length === 1) return socket.write(parts[0]!, cb);
+    if (total <= COALESCE_BYTES) return socket.write(Buffer.concat(parts, total), cb);
     socket.cork();
     let ok = true;
-    for (const p of parts) ok = socket.write(p);
+    for (let i = 0; i < parts.length; i++)
+      ok = socket.write(parts[i]!, i === parts.length - 1 ? cb : undefined);
     socket.uncork();
     return ok;
   }
