@@ -137,7 +137,7 @@ function parseValue(flag: string, spec: FlagSpec, raw: string, cwd: string): unk
       try {
         return parseValue(flag, { ...spec, kind: "int" }, raw, cwd);
       } catch {
-        throw configError(`${flag} must be a port from 0 to 65535 or "none", not "${raw}"`);
+        throw configError(`${flag} must be a whole number from 0 to 65535 or "none", not "${raw}"`);
       }
     case "fastcgi":
       try {

@@ -58,8 +58,7 @@ export class ConnectionDrain {
     this.#lastConnection = Date.now();
     for (const server of this.#servers) {
       // See above: an HTTP server's close() must not cut its idle connections at once.
-      if ("closeIdleConnections" in server)
-        (server as HttpServer).closeIdleConnections = () => {};
+      if ("closeIdleConnections" in server) (server as HttpServer).closeIdleConnections = () => {};
       server.close();
     }
     return new Promise((resolve) => {

@@ -209,7 +209,14 @@ export class FastCgiConnection {
     });
     x.params = [];
     this.#deadline(x, this.#opts.bodyTimeoutMs, "request body");
-    const writer = new ResponseWriter(this.#socket, x.id, (how) => this.#finished(x, how));
+    const writer = new ResponseWriter(
+      this.#socket,
+      x.id,
+      (how) => this.#finished(x, how),
+      // Only a kept-alive connection needs telling; without KEEP_CONN the web server expects
+      // the close.
+      () => x.keepConn && this.#closesAfter(x),
+    );
     x.writer = writer;
     const head = requestHead(pairs);
     if (typeof head === "string") {
@@ -311,8 +318,12 @@ export class FastCgiConnection {
     this.#opts.onBusy?.(this.#socket, false);
     if (how === "abort") return;
     this.#resume(null); // the rest of an unread body is dropped as it arrives
-    if (!x.keepConn || this.#opts.closeAfterResponse?.()) this.#socket.end();
+    if (this.#closesAfter(x)) this.#socket.end();
     else this.#arm();
+  }
+
+  #closesAfter(x: Exchange): boolean {
+    return !x.keepConn || this.#opts.closeAfterResponse?.() === true;
   }
 
   /** The connection is going or gone: an open request aborts. */

@@ -13,11 +13,20 @@ import { endRequest, header, MAX_CONTENT, PROTOCOL_STATUS, streamRecords, T } fr
 const COALESCE_BYTES = 16 * 1024;
 /** A multiple of 8 under 65535, so file records need no padding. */
 const FILE_CHUNK = 65528;
+/**
+ * Sent right behind END_REQUEST when the connection is about to close (the worker drains): an
+ * empty management record (FCGI_GET_VALUES_RESULT, no values). FastCGI has no "connection: close";
+ * but nginx keeps a connection for reuse only when END_REQUEST is the last byte it read, so with
+ * these bytes behind it nginx closes the connection itself and never sends a request on it that
+ * would race our close. Any web server sees the close that follows anyway.
+ */
+const CLOSING = Buffer.from([1, T.GET_VALUES_RESULT, 0, 0, 0, 0, 0, 0]);
 
 export class ResponseWriter implements FastCgiResponse {
   readonly #socket: Socket;
   readonly #id: number;
   readonly #done: (how: "end" | "abort") => void;
+  readonly #closing: () => boolean;
   #head: Buffer | null = null;
   #headDone = false;
   #finished = false;
@@ -26,11 +35,20 @@ export class ResponseWriter implements FastCgiResponse {
   /** Set once the outcome is known: false ended and handed to the OS, true cut or lost. */
   #outcome: boolean | null = null;
 
-  /** `done` is told once, when the response ends or is cut. */
-  constructor(socket: Socket, requestId: number, done: (how: "end" | "abort") => void) {
+  /**
+   * `done` is told once, when the response ends or is cut; `closing` says whether the connection
+   * closes after this response.
+   */
+  constructor(
+    socket: Socket,
+    requestId: number,
+    done: (how: "end" | "abort") => void,
+    closing: () => boolean = () => false,
+  ) {
     this.#socket = socket;
     this.#id = requestId;
     this.#done = done;
+    this.#closing = closing;
   }
 
   get finished(): boolean {
@@ -79,6 +97,7 @@ export class ResponseWriter implements FastCgiResponse {
       header(T.STDOUT, this.#id, 0),
       endRequest(this.#id, 0, PROTOCOL_STATUS.REQUEST_COMPLETE),
     );
+    if (this.#closing()) parts.push(CLOSING);
     // Done once the last record is handed to the OS (or failed: the connection was cut).
     const sent = this.#send(parts, (err) => this.#settle(err != null));
     this.#finish("end");
