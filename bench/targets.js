@@ -1,12 +1,13 @@
 // The servers the throughput section compares, side by side in one run. An entry starts its
 // server and resolves with { url, roots(): pids whose process trees are measured, stop() }.
 // Adding a target is one entry (nginx in front of anything: anchors/nginx.js startNginx).
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { startApache } from "./anchors/apache.js";
 import { startPhpFpm } from "./anchors/php-fpm.js";
 import { startNginx } from "./anchors/nginx.js";
-import { sharedDir } from "./anchors/common.js";
+import { WEB_USER, asRoot, sharedDir } from "./anchors/common.js";
 import { stopServer } from "./proc.js";
 import { makeSites, startBaseline, startSitebox } from "./servers.js";
 
@@ -19,9 +20,8 @@ export const TARGETS = [
   { name: "node", label: "node:http", group: "main", start: baseline },
   { name: "mod_python", label: "Apache+mod_python", group: "anchor", start: startApache },
   { name: "php-fpm", label: "nginx→php-fpm", group: "anchor", start: startPhpFpm },
+  { name: "nginx-fastcgi", label: "nginx→sitebox FastCGI", group: "anchor", start: nginxFastcgi },
   { name: "nginx-http", label: "nginx→sitebox HTTP", group: "extra", start: nginxHttp },
-  // nginx → sitebox over FastCGI, once `serve --fastcgi ADDR` exists: start sitebox with it, then
-  // startNginx with `fastcgi_pass` to ADDR in `location /`, as nginxHttp does with proxy_pass.
   { name: "stat", label: "sitebox --cache stat", group: "extra", start: (c) => sitebox(c, "stat") },
   { name: "none", label: "sitebox --cache none", group: "extra", start: (c) => sitebox(c, "none") },
 ];
@@ -73,6 +73,48 @@ async function nginxHttp(ctx) {
     nginx = await startNginx(ctx, dir, {
       root: dir,
       upstreams: `  upstream sitebox { server 127.0.0.1:${port}; keepalive 32; }`,
+      locations,
+    });
+  } catch (err) {
+    await back.stop();
+    throw err;
+  }
+  return {
+    url: nginx.url,
+    roots: () => [nginx.pid, back.server.pid],
+    stop: async () => {
+      await nginx.stop();
+      await back.stop();
+    },
+  };
+}
+
+/**
+ * nginx → sitebox over FastCGI on a unix socket, as docs/operations.md configures it (kept-alive
+ * upstream connections, fastcgi_keep_conn, buffering off), beside nginx → php-fpm on its socket.
+ */
+async function nginxFastcgi(ctx) {
+  const dir = sharedDir(ctx.tmp, "nginx-fastcgi");
+  const sock = path.join(dir, "sitebox.sock");
+  const back = await sitebox(ctx, "watch", ["--fastcgi", sock]);
+  // The socket is owner/group only; as root, nginx's workers run as the web user: give it the
+  // socket's group, as an operator adds nginx's user to sitebox's group.
+  if (asRoot()) {
+    const gid = Number(execFileSync("id", ["-g", WEB_USER], { encoding: "utf8" }).trim());
+    fs.chownSync(sock, 0, gid);
+  }
+  const locations = `    location / {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param REQUEST_URI $request_uri;
+      fastcgi_keep_conn on;
+      fastcgi_buffering off;
+      fastcgi_pass sitebox_fastcgi;
+    }`;
+  let nginx;
+  try {
+    nginx = await startNginx(ctx, dir, {
+      root: dir,
+      upstreams: `  upstream sitebox_fastcgi { server unix:${sock}; keepalive 32; }`,
       locations,
     });
   } catch (err) {
