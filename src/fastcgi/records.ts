@@ -59,6 +59,22 @@ export function header(type: number, requestId: number, contentLength: number): 
   return h;
 }
 
+/** `header()` written into `out` at `at`, for responses built in one buffer. */
+export function writeHeader(
+  out: Buffer,
+  at: number,
+  type: number,
+  requestId: number,
+  contentLength: number,
+): void {
+  out[at] = VERSION;
+  out[at + 1] = type;
+  out.writeUInt16BE(requestId, at + 2);
+  out.writeUInt16BE(contentLength, at + 4);
+  out[at + 6] = padding(contentLength);
+  out[at + 7] = 0;
+}
+
 export function padding(contentLength: number): number {
   return (8 - (contentLength & 7)) & 7;
 }
@@ -122,14 +138,16 @@ export interface PairLimits {
   maxPairs: number;
 }
 
-function readLength(buf: Uint8Array, at: number): [length: number, next: number] {
+/** A pair's length at `at` (1 or 4 bytes); the bytes it took are `lengthSize(buf, at)`. */
+function readLength(buf: Uint8Array, at: number): number {
   if (at >= buf.byteLength) throw new FastCgiProtocolError("name-value pair cut short");
   const b0 = buf[at]!;
-  if (b0 < 0x80) return [b0, at + 1];
+  if (b0 < 0x80) return b0;
   if (at + 4 > buf.byteLength) throw new FastCgiProtocolError("name-value pair cut short");
-  const n = ((b0 & 0x7f) << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!;
-  return [n >>> 0, at + 4];
+  return (((b0 & 0x7f) << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }
+
+const lengthSize = (buf: Uint8Array, at: number) => (buf[at]! < 0x80 ? 1 : 4);
 
 /** Name-value pairs (FastCGI 1.0 section 3.4) as [name, value] in order, within `limits`. */
 export function parsePairs(buf: Uint8Array, limits: PairLimits): [string, string][] {
@@ -141,8 +159,10 @@ export function parsePairs(buf: Uint8Array, limits: PairLimits): [string, string
   while (at < bytes.byteLength) {
     if (out.length >= limits.maxPairs)
       throw new FastCgiProtocolError(`more than ${limits.maxPairs} params`);
-    const [nameLen, a] = readLength(bytes, at);
-    const [valueLen, b] = readLength(bytes, a);
+    const nameLen = readLength(bytes, at);
+    const a = at + lengthSize(bytes, at);
+    const valueLen = readLength(bytes, a);
+    const b = a + lengthSize(bytes, a);
     if (b + nameLen + valueLen > bytes.byteLength)
       throw new FastCgiProtocolError("name-value pair longer than its record");
     // latin1: CGI variables are bytes; a header value's bytes pass through unchanged, as node:http

@@ -70,7 +70,10 @@ type BodyResult = Uint8Array | null | "too-large";
 class Exchange {
   readonly id: number;
   readonly keepConn: boolean;
-  readonly controller = new AbortController();
+  /** Made when the signal is first asked for: most requests never abort, nor look. */
+  #controller: AbortController | null = null;
+  aborted = false;
+  reason: unknown = undefined;
   params: Uint8Array[] = [];
   paramsBytes = 0;
   paramsDone = false;
@@ -85,10 +88,26 @@ class Exchange {
   fail: ((e: unknown) => void) | null = null;
   writer: ResponseWriter | null = null;
   deadline: NodeJS.Timeout | null = null;
+  /** The bound the request is under now; its timer starts once the chunk in hand is read. */
+  due: { ms: number; what: string } | null = null;
 
   constructor(id: number, keepConn: boolean) {
     this.id = id;
     this.keepConn = keepConn;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort(this.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.aborted = true;
+    this.reason = reason;
+    this.#controller?.abort(reason);
   }
 
   get reading(): boolean {
@@ -104,6 +123,8 @@ export class FastCgiConnection {
   #x: Exchange | null = null;
   #paused = false;
   #timeoutMs = -1;
+  /** Inside #onData: deadlines wait for the end of the chunk (most requests end within it). */
+  #reading = false;
 
   constructor(socket: Socket, opts: ResponderOptions, handler: FastCgiHandler) {
     this.#socket = socket;
@@ -122,6 +143,7 @@ export class FastCgiConnection {
   }
 
   #onData(chunk: Buffer): void {
+    this.#reading = true;
     try {
       for (const record of this.#parser.push(chunk)) {
         this.#record(record);
@@ -131,7 +153,11 @@ export class FastCgiConnection {
       if (!(err instanceof FastCgiProtocolError)) throw err;
       this.#end(`protocol error: ${err.message}`);
       return;
+    } finally {
+      this.#reading = false;
     }
+    const x = this.#x;
+    if (x !== null && x.due !== null && x.deadline === null) this.#startDeadline(x);
     this.#arm();
   }
 
@@ -203,7 +229,7 @@ export class FastCgiConnection {
       return;
     }
     x.paramsDone = true;
-    const pairs = parsePairs(Buffer.concat(x.params), {
+    const pairs = parsePairs(x.params.length === 1 ? x.params[0]! : Buffer.concat(x.params), {
       maxBytes: this.#opts.maxParamsBytes,
       maxPairs: this.#opts.maxParams,
     });
@@ -226,10 +252,21 @@ export class FastCgiConnection {
       writer.end("Bad Request\n");
       return;
     }
+    let params: Map<string, string> | null = null;
     const request: FastCgiRequest = {
-      ...head,
-      params: new Map(pairs),
-      signal: x.controller.signal,
+      method: head.method,
+      target: head.target,
+      host: head.host,
+      rawHeaders: head.rawHeaders,
+      remoteAddress: head.remoteAddress,
+      scheme: head.scheme,
+      httpVersion: head.httpVersion,
+      get params() {
+        return (params ??= new Map(pairs));
+      },
+      get signal() {
+        return x.signal;
+      },
       readBody: (limit) => this.#readBody(x, limit),
     };
     try {
@@ -268,7 +305,7 @@ export class FastCgiConnection {
       x.settle = resolve;
       x.fail = reject;
     });
-    if (x.controller.signal.aborted) x.fail!(x.controller.signal.reason);
+    if (x.aborted) x.fail!(x.reason);
     else if (x.stdinBytes > limit) this.#tooLarge(x);
     else if (x.stdinDone) this.#settleBody(x);
     this.#resume(x);
@@ -304,9 +341,9 @@ export class FastCgiConnection {
   }
 
   #abort(x: Exchange, why: string): void {
-    if (x.controller.signal.aborted) return;
+    if (x.aborted) return;
     const reason = new DOMException(why, "AbortError");
-    x.controller.abort(reason);
+    x.abort(reason);
     x.fail?.(reason);
   }
 
@@ -347,21 +384,28 @@ export class FastCgiConnection {
 
   #deadline(x: Exchange, ms: number, what: string): void {
     this.#clearDeadline(x);
+    x.due = { ms, what };
+    if (!this.#reading) this.#startDeadline(x);
+  }
+
+  #startDeadline(x: Exchange): void {
+    const { ms, what } = x.due!;
     x.deadline = setTimeout(() => this.#end(`${what} not complete within ${ms} ms`), ms);
   }
 
   #clearDeadline(x: Exchange): void {
     if (x.deadline !== null) clearTimeout(x.deadline);
     x.deadline = null;
+    x.due = null;
   }
 
-  /** A started record must finish within the head bound; an idle connection closes later. */
+  /**
+   * A started record must finish within the head bound; a connection closes after the idle
+   * bound of silence, unless a request is open (its own deadlines bound it). The socket's timer
+   * is changed only between those two, not per request.
+   */
   #arm(): void {
-    const ms = this.#parser.partial
-      ? this.#opts.headersTimeoutMs
-      : this.#x === null
-        ? this.#opts.idleTimeoutMs
-        : 0;
+    const ms = this.#parser.partial ? this.#opts.headersTimeoutMs : this.#opts.idleTimeoutMs;
     if (ms === this.#timeoutMs) return;
     this.#timeoutMs = ms;
     this.#socket.setTimeout(ms);
@@ -370,6 +414,7 @@ export class FastCgiConnection {
   #onTimeout(): void {
     if (this.#parser.partial) this.#end(`record not complete within ${this.#timeoutMs} ms`);
     else if (this.#x === null) this.#socket.destroy();
+    else this.#socket.setTimeout(this.#timeoutMs); // a request is open: look again later
   }
 }
 

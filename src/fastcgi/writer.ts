@@ -7,7 +7,16 @@ import type { Socket } from "node:net";
 import { read } from "node:fs";
 import { responseHead } from "./cgi.js";
 import type { FastCgiResponse } from "./exchange.js";
-import { endRequest, header, MAX_CONTENT, PROTOCOL_STATUS, streamRecords, T } from "./records.js";
+import {
+  endRequest,
+  header,
+  MAX_CONTENT,
+  padding,
+  PROTOCOL_STATUS,
+  streamRecords,
+  T,
+  writeHeader,
+} from "./records.js";
 
 /** Below this, the parts of a write are copied into one buffer: one syscall, no cork. */
 const COALESCE_BYTES = 16 * 1024;
@@ -27,7 +36,8 @@ export class ResponseWriter implements FastCgiResponse {
   readonly #id: number;
   readonly #done: (how: "end" | "abort") => void;
   readonly #closing: () => boolean;
-  #head: Buffer | null = null;
+  /** The CGI head (latin1 text), held back to travel with the first body bytes. */
+  #head: string | null = null;
   #headDone = false;
   #finished = false;
   #waiters: (() => void)[] = [];
@@ -68,7 +78,7 @@ export class ResponseWriter implements FastCgiResponse {
     if (this.#finished || this.#headDone) return;
     this.#headDone = true;
     // Node writes header values as latin1 too; held back to travel with the first body bytes.
-    this.#head = Buffer.from(responseHead(status, headers), "latin1");
+    this.#head = responseHead(status, headers);
   }
 
   write(chunk: string | Uint8Array): boolean {
@@ -92,6 +102,13 @@ export class ResponseWriter implements FastCgiResponse {
   end(chunk?: string | Uint8Array): void {
     if (this.#finished) return;
     if (!this.#headDone) this.head(200, []);
+    const whole = this.#whole(chunk ?? "");
+    if (whole !== null) {
+      const sent = this.#send([whole], (err) => this.#settle(err != null));
+      this.#finish("end");
+      if (sent === null) this.#settle(true);
+      return;
+    }
     const parts = this.#stdout(chunk ?? "");
     parts.push(
       header(T.STDOUT, this.#id, 0),
@@ -160,12 +177,45 @@ export class ResponseWriter implements FastCgiResponse {
     this.#done(how);
   }
 
+  /**
+   * The common case in one buffer, one allocation: the held head and `chunk` as one STDOUT
+   * record, the empty STDOUT, END_REQUEST (and CLOSING). Null when they do not fit one record.
+   */
+  #whole(chunk: string | Uint8Array): Buffer | null {
+    const head = this.#head ?? "";
+    const bodyLength = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
+    const content = head.length + bodyLength;
+    if (content > MAX_CONTENT) return null;
+    this.#head = null;
+    const pad = padding(content);
+    const closing = this.#closing();
+    const data = content === 0 ? 0 : 8 + content + pad;
+    const out = Buffer.allocUnsafe(data + 24 + (closing ? CLOSING.length : 0));
+    let at = 0;
+    if (content > 0) {
+      writeHeader(out, 0, T.STDOUT, this.#id, content);
+      at = 8 + out.write(head, 8, "latin1");
+      if (typeof chunk === "string") out.write(chunk, at, "utf8");
+      else out.set(chunk, at);
+      at += bodyLength;
+      out.fill(0, at, at + pad);
+      at += pad;
+    }
+    writeHeader(out, at, T.STDOUT, this.#id, 0);
+    // END_REQUEST: appStatus 0, FCGI_REQUEST_COMPLETE (0), three reserved bytes.
+    writeHeader(out, at + 8, T.END_REQUEST, this.#id, 8);
+    out.fill(0, at + 16, at + 24);
+    if (closing) CLOSING.copy(out, at + 24);
+    return out;
+  }
+
   /** The held head (if any) and `chunk` as STDOUT record parts. */
   #stdout(chunk: string | Uint8Array): Uint8Array[] {
     let data = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    const head = this.#head;
-    if (head === null) return data.byteLength === 0 ? [] : streamRecords(T.STDOUT, this.#id, data);
+    const text = this.#head;
+    if (text === null) return data.byteLength === 0 ? [] : streamRecords(T.STDOUT, this.#id, data);
     this.#head = null;
+    const head = Buffer.from(text, "latin1");
     if (head.byteLength + data.byteLength <= MAX_CONTENT) {
       data = data.byteLength === 0 ? head : Buffer.concat([head, data]);
       return streamRecords(T.STDOUT, this.#id, data);
