@@ -21,6 +21,10 @@ import {
 } from "./helpers.js";
 import { guideConfig, NGINX, NO_NGINX, startNginx } from "./nginx.js";
 
+/** Over the size static files are read in one go: sent through the front's sendFile. */
+const LARGE = Buffer.alloc(300_000);
+for (let i = 0; i < LARGE.length; i++) LARGE[i] = (i * 7 + 3) & 255;
+
 const SITES: SiteFiles = {
   default: { "index.js": "export default { fetch: () => new Response('default site') };" },
   blog: { "index.js": "export default { fetch: () => new Response('blog home') };" },
@@ -37,6 +41,8 @@ const SITES: SiteFiles = {
       request.signal.addEventListener("abort", () => console.log("client went away " + id));
       return new Promise(() => {});
     } };`,
+    "public/small.txt": "small file\n",
+    "public/large.bin": LARGE,
     "slow.js": `export default { async fetch() {
       await new Promise((r) => setTimeout(r, 700));
       return new Response("finished");
@@ -120,6 +126,23 @@ describe("serve --fastcgi SOCKET --port none", () => {
       big,
     );
     expect([tooBig.status, tooBig.text]).toEqual([413, "Payload Too Large\n"]);
+  });
+
+  it("serves public/ files, small and large (sendFile), whole and by range", async () => {
+    const small = await fcgi(sock, { REQUEST_URI: "/small.txt" });
+    expect([small.status, small.text]).toEqual([200, "small file\n"]);
+    const large = await fcgi(sock, { REQUEST_URI: "/large.bin" });
+    expect(large.status).toBe(200);
+    expect(large.body.equals(LARGE)).toBe(true);
+    const range = await fcgi(sock, {
+      REQUEST_URI: "/large.bin",
+      HTTP_RANGE: "bytes=100000-299999",
+    });
+    expect(range.status).toBe(206);
+    expect(range.body.equals(LARGE.subarray(100_000))).toBe(true);
+    const head = await fcgi(sock, { REQUEST_URI: "/large.bin", REQUEST_METHOD: "HEAD" });
+    expect([head.status, head.body.length]).toEqual([200, 0]);
+    expect(head.head).toMatch(/content-length: 300000/i);
   });
 
   it("serves requests in sequence on one kept-alive connection", async () => {
