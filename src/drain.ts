@@ -2,9 +2,12 @@
  * Draining a worker without failing a request. Closing "idle" keep-alive connections at once (what
  * `server.close()` does since Node 19) races a client that is sending its next request on one of
  * them: that request is lost. Instead, once draining, every response says `connection: close`
- * (the client closes after it, cleanly), and only connections quiet for a while are cut. The
- * process also outlives its last connection briefly: node:cluster may be handing it one, which it
- * must live to refuse, or that client hangs.
+ * (the client closes after it, cleanly), and only connections quiet for a while are cut. A
+ * connection that has not yet carried a request is waited for up to the headers timeout: its
+ * client is sending a first request, which (unlike a reused keep-alive connection) no client
+ * retries, and on a loaded machine it may take longer than QUIET_MS to be read. The process also
+ * outlives its last connection briefly: node:cluster may be handing it one, which it must live to
+ * refuse, or that client hangs.
  *
  * FastCGI has no `connection: close`; its equivalent is closing a kept-alive connection right
  * after END_REQUEST, which nginx notices before it reuses the connection (and a request it did
@@ -19,6 +22,8 @@ const EXIT_GRACE_MS = 300;
 interface State {
   busy: number;
   last: number;
+  /** Whether a request has started on it yet. */
+  used: boolean;
 }
 
 export class ConnectionDrain {
@@ -27,6 +32,12 @@ export class ConnectionDrain {
   #state = new WeakMap<Socket, State>();
   #lastConnection = 0;
   #draining = false;
+  readonly #firstRequestMs: number;
+
+  /** `firstRequestMs`: how long a connection that never carried a request is waited for. */
+  constructor(firstRequestMs: number) {
+    this.#firstRequestMs = firstRequestMs;
+  }
 
   /** Counts `server`'s connections (HTTP and FastCGI alike). */
   watch(server: Server): void {
@@ -34,7 +45,7 @@ export class ConnectionDrain {
     server.on("connection", (socket: Socket) => {
       this.#lastConnection = Date.now();
       this.#open.add(socket);
-      this.#state.set(socket, { busy: 0, last: Date.now() });
+      this.#state.set(socket, { busy: 0, last: Date.now(), used: false });
       socket.once("close", () => this.#open.delete(socket));
     });
   }
@@ -49,6 +60,7 @@ export class ConnectionDrain {
     const st = this.#state.get(socket);
     if (st === undefined) return;
     st.busy += busy ? 1 : -1;
+    if (busy) st.used = true;
     st.last = Date.now();
   }
 
@@ -66,7 +78,8 @@ export class ConnectionDrain {
         const now = Date.now();
         for (const socket of this.#open) {
           const st = this.#state.get(socket);
-          if (st === undefined || (st.busy === 0 && now - st.last > QUIET_MS)) socket.destroy();
+          const quietMs = st?.used === false ? this.#firstRequestMs : QUIET_MS;
+          if (st === undefined || (st.busy === 0 && now - st.last > quietMs)) socket.destroy();
         }
         if (this.#open.size === 0 && now - this.#lastConnection > EXIT_GRACE_MS) {
           clearInterval(timer);

@@ -115,7 +115,7 @@ const pipeline = createPipeline(config, sites, log, workerId, {
     inFlight--;
   },
 });
-const connections = new ConnectionDrain();
+const connections = new ConnectionDrain(config.headersTimeoutMs);
 /** The front ends this worker opens: HTTP unless --port none, FastCGI with --fastcgi. */
 const listeners: { server: Server; what: string; listen(done: () => void): void }[] = [];
 if (config.port !== null) {
