@@ -75,7 +75,16 @@ describe("serve --fastcgi SOCKET --port none", () => {
   beforeAll(async () => {
     sitebox = await startServer({
       sites: SITES,
-      args: ["--fastcgi", sock, "--port", "none", "--max-body", "1000"],
+      args: [
+        "--fastcgi",
+        sock,
+        "--port",
+        "none",
+        "--max-body",
+        "1000",
+        "--trust-proxy",
+        "192.0.2.1",
+      ],
     });
   });
   afterAll(() => sitebox?.close());
@@ -106,6 +115,21 @@ describe("serve --fastcgi SOCKET --port none", () => {
       /198\.51\.100\.4 - - \[[^\]]+\] "GET \/\?logged=1 HTTP\/1\.1" 200 12 /,
       "stdout",
     );
+  });
+
+  it("--trust-proxy applies to REMOTE_ADDR as to an HTTP peer (nginx behind a balancer)", async () => {
+    const forwarded = { HTTP_X_FORWARDED_FOR: "198.51.100.77", HTTP_X_FORWARDED_PROTO: "https" };
+    const trusted = await fcgi(sock, {
+      REQUEST_URI: "/echo?t=1",
+      REMOTE_ADDR: "192.0.2.1",
+      ...forwarded,
+    });
+    expect(JSON.parse(trusted.text).url).toBe("https://example.com/echo?t=1");
+    await sitebox.waitFor(/198\.51\.100\.77 - - \[[^\]]+\] "GET \/echo\?t=1 /, "stdout");
+    // From any other REMOTE_ADDR the headers are the client's own say: ignored.
+    const other = await fcgi(sock, { REQUEST_URI: "/echo?t=2", ...forwarded });
+    expect(JSON.parse(other.text).url).toBe("http://example.com/echo?t=2");
+    await sitebox.waitFor(/203\.0\.113\.7 - - \[[^\]]+\] "GET \/echo\?t=2 /, "stdout");
   });
 
   it("HEAD gets the head without a body; a body over --max-body gets 413", async () => {
