@@ -1,7 +1,6 @@
 // WebIDL argument conversions the constructors share (Headers, URLSearchParams, Blob, Event):
 // records read keys in [[OwnPropertyKeys]] order, descriptor then value per key; sequences go
 // through the object's own @@iterator, whatever it is; dictionaries are objects or null.
-const ReflectOwnKeys = Reflect.ownKeys;
 // [[GetOwnProperty]] without allocating a descriptor: the hot path is `{ headers: {...} }`.
 const propertyIsEnumerable = ObjectPrototype.propertyIsEnumerable;
 

@@ -27,19 +27,12 @@ for (const name of [
   defineGlobal(name, webStreams[name]);
 }
 
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
 const streamLockedGetter = ObjectGetOwnPropertyDescriptor(ReadableStream.prototype, "locked").get;
 const streamGetReader = ReadableStream.prototype.getReader;
 const streamTeeMethod = ReadableStream.prototype.tee;
 const readerRead = ReadableStreamDefaultReader.prototype.read;
 const readerReleaseLock = ReadableStreamDefaultReader.prototype.releaseLock;
 const readerCancel = ReadableStreamDefaultReader.prototype.cancel;
-const PromiseThen = PromiseCtor.prototype.then;
-
-function then(p, onFulfilled, onRejected) {
-  return PromiseThen.call(p, onFulfilled, onRejected);
-}
-
 // The polyfill's brand check: `locked` throws for anything that is not one of its streams.
 function isReadableStream(v) {
   if (!isObject(v)) return false;
