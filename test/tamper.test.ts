@@ -109,7 +109,7 @@ beforeAll(async () => {
       },
       "frame.test": {
         // The status is read once: a getter that changes between reads gets its first answer.
-        "status.js": `let n = 0; export default () => new Response("s", { get status() { return ++n % 2 === 1 ? 201 : 999; } });`,
+        "status.js": `export default () => { let n = 0; return new Response("s", { get status() { return ++n === 1 ? 201 : 999; } }); };`,
         // A Headers subclass whose iterator and get lie: its real list is what is sent.
         "headers.js": `class Liar extends Headers {
             *[Symbol.iterator]() { yield ["transfer-encoding", "chunked"]; yield ["x-evil", "1"]; }
@@ -118,7 +118,7 @@ beforeAll(async () => {
           }
           export default () => new Response("h", { headers: new Liar({ "x-real": "1" }) });`,
         // A record whose value changes between reads: read once, so the first value is sent.
-        "record.js": `let k = 0; export default () => new Response("r", { headers: { get "x-a"() { return ++k % 2 === 1 ? "ok" : "bad\\r\\nx-evil: 1"; } } });`,
+        "record.js": `export default () => { let k = 0; return new Response("r", { headers: { get "x-a"() { return ++k === 1 ? "ok" : "bad\\r\\nx-evil: 1"; } } }); };`,
         // A header value that smuggles a line break fails that request, nothing else.
         "inject.js": `export default () => new Response("i", { headers: { "x-a": "a\\nx-evil: 1" } });`,
         // A typed array whose own length getters lie: its real bytes are sent.
@@ -130,7 +130,7 @@ beforeAll(async () => {
             return new Response(u8);
           };`,
         // A body whose string conversion changes between calls: converted once.
-        "tostring.js": `let m = 0; export default () => new Response({ toString() { return ++m % 2 === 1 ? "short" : "a much longer string"; } });`,
+        "tostring.js": `export default () => { let m = 0; return new Response({ toString() { return ++m === 1 ? "short" : "a much longer string"; } }); };`,
         // A thenable that answers twice: the first answer is the one sent.
         "twice.js": `export default () => ({ then(ok) { ok(new Response("first")); ok(new Response("second, longer")); } });`,
         // A stream chunk whose own getters lie about its bytes.

@@ -89,7 +89,6 @@ const TypedArrayPrototypeGetByteLength = getterOf(TypedArrayPrototype, "byteLeng
 const TypedArrayPrototypeSet = uncurryThis(TypedArrayPrototype.set);
 const TypedArrayPrototypeSubarray = uncurryThis(TypedArrayPrototype.subarray);
 const ArrayBufferPrototypeGetByteLength = getterOf(ArrayBuffer.prototype, "byteLength");
-const ArrayBufferPrototypeSlice = uncurryThis(ArrayBuffer.prototype.slice);
 
 // Collections whose methods are their own: a site that replaces Map.prototype.get does not
 // reach them (Node's SafeMap). Same native functions, so no slower.
