@@ -20,7 +20,7 @@ const TA = gp(Uint8Array.prototype);
 const ArrayIterator = gp([][Symbol.iterator]());
 const targets = [${targets}];
 for (let t = 0; t < targets.length; t++) {
-  const [obj, names, getters] = targets[t];
+  const obj = targets[t][0], names = targets[t][1], getters = targets[t][2];
   for (let i = 0; i < names.length; i++) dp(obj, names[i], { value: boom(names[i]), writable: true, configurable: true });
   for (let i = 0; getters && i < getters.length; i++) dp(obj, getters[i], { get: boom(getters[i]), configurable: true });
 }

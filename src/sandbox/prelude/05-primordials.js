@@ -69,6 +69,7 @@ const ArrayPrototypeJoin = uncurryThis(Array.prototype.join);
 const ArrayPrototypeSlice = uncurryThis(Array.prototype.slice);
 const ArrayPrototypeSort = uncurryThis(Array.prototype.sort);
 const ArrayPrototypeIncludes = uncurryThis(Array.prototype.includes);
+const ArrayPrototypeIndexOf = uncurryThis(Array.prototype.indexOf);
 
 const StringPrototypeSplit = uncurryThis(String.prototype.split);
 const StringPrototypeSlice = uncurryThis(String.prototype.slice);
@@ -76,6 +77,7 @@ const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf);
 const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
 const StringPrototypeToLowerCase = uncurryThis(String.prototype.toLowerCase);
 const StringPrototypeToWellFormed = uncurryThis(String.prototype.toWellFormed);
+const StringPrototypeTrim = uncurryThis(String.prototype.trim);
 
 // Only exec is safe to call on a regex: test, replace and split look `exec` up again.
 const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);
@@ -107,6 +109,14 @@ const SafeMap = makeSafe(Map, class SafeMap extends Map {});
 const SafeSet = makeSafe(Set, class SafeSet extends Set {});
 const SafeWeakMap = makeSafe(WeakMap, class SafeWeakMap extends WeakMap {});
 const SafeWeakSet = makeSafe(WeakSet, class SafeWeakSet extends WeakSet {});
+
+// A copy of a[start..]. Array.prototype.slice would build its result through a.constructor's
+// Symbol.species, which a site can replace.
+function arrayCopy(a, start) {
+  const out = [];
+  for (let i = start; i < a.length; i++) out[i - start] = a[i];
+  return out;
+}
 
 // A promise's then, as it was: the dispatcher's and the streams' own promises settle through it.
 function then(p, onFulfilled, onRejected) {

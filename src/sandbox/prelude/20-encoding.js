@@ -159,18 +159,19 @@ function btoa(data) {
     const a = s.charCodeAt(i);
     const b = i + 1 < n ? s.charCodeAt(i + 1) : 0;
     const c = i + 2 < n ? s.charCodeAt(i + 2) : 0;
-    chunk.push(
+    ArrayPrototypePush(
+      chunk,
       B64.charCodeAt(a >> 2),
       B64.charCodeAt(((a & 3) << 4) | (b >> 4)),
       i + 1 < n ? B64.charCodeAt(((b & 15) << 2) | (c >> 6)) : 61,
       i + 2 < n ? B64.charCodeAt(c & 63) : 61,
     );
     if (chunk.length >= 8192) {
-      out += StringFromCharCode.apply(null, chunk);
+      out += ReflectApply(StringFromCharCode, null, chunk);
       chunk = [];
     }
   }
-  return out + StringFromCharCode.apply(null, chunk);
+  return out + ReflectApply(StringFromCharCode, null, chunk);
 }
 
 // Forgiving-base64 decode (HTML spec).
@@ -196,21 +197,21 @@ function atob(data) {
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      chunk.push((acc >> bits) & 0xff);
+      ArrayPrototypePush(chunk, (acc >> bits) & 0xff);
       if (chunk.length >= 8192) {
-        out += StringFromCharCode.apply(null, chunk);
+        out += ReflectApply(StringFromCharCode, null, chunk);
         chunk = [];
       }
     }
   }
-  return out + StringFromCharCode.apply(null, chunk);
+  return out + ReflectApply(StringFromCharCode, null, chunk);
 }
 defineGlobal("btoa", btoa);
 defineGlobal("atob", atob);
 
 const HEX_BYTE = [];
 for (let i = 0; i < 256; i++)
-  HEX_BYTE.push("%" + (i < 16 ? "0" : "") + i.toString(16).toUpperCase());
+  ArrayPrototypePush(HEX_BYTE, "%" + (i < 16 ? "0" : "") + i.toString(16).toUpperCase());
 
 // application/x-www-form-urlencoded: bytes left as they are (space becomes '+').
 const FORM_SAFE = new Uint8Array(128);
@@ -312,12 +313,13 @@ function parseUrlencoded(s, list) {
     if (amp > start) {
       const eq = s.indexOf("=", start);
       if (eq >= 0 && eq < amp) {
-        list.push(
+        ArrayPrototypePush(
+          list,
           decodeFormComponent(s.slice(start, eq)),
           decodeFormComponent(s.slice(eq + 1, amp)),
         );
       } else {
-        list.push(decodeFormComponent(s.slice(start, amp)), "");
+        ArrayPrototypePush(list, decodeFormComponent(s.slice(start, amp)), "");
       }
     }
     start = amp + 1;

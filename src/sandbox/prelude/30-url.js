@@ -8,7 +8,8 @@ function pairsGet(list, name) {
 
 function pairsGetAll(list, name) {
   const out = [];
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) out.push(list[i + 1]);
+  for (let i = 0; i < list.length; i += 2)
+    if (list[i] === name) ArrayPrototypePush(out, list[i + 1]);
   return out;
 }
 
@@ -24,7 +25,7 @@ function pairsWithout(list, name, value) {
   const out = [];
   for (let i = 0; i < list.length; i += 2) {
     if (list[i] !== name || (value !== undefined && list[i + 1] !== value)) {
-      out.push(list[i], list[i + 1]);
+      ArrayPrototypePush(out, list[i], list[i + 1]);
     }
   }
   return out;
@@ -35,20 +36,20 @@ function pairsSet(list, name, value) {
   const out = [];
   let found = false;
   for (let i = 0; i < list.length; i += 2) {
-    if (list[i] !== name) out.push(list[i], list[i + 1]);
+    if (list[i] !== name) ArrayPrototypePush(out, list[i], list[i + 1]);
     else if (!found) {
-      out.push(name, value);
+      ArrayPrototypePush(out, name, value);
       found = true;
     }
   }
-  if (!found) out.push(name, value);
+  if (!found) ArrayPrototypePush(out, name, value);
   return out;
 }
 
 function pairsForEach(owner, getList, callback, thisArg) {
   if (!isCallable(callback)) throw new TypeError("forEach: callback is not a function");
   for (let i = 0; i < getList().length; i += 2) {
-    callback.call(thisArg, getList()[i + 1], getList()[i], owner);
+    FunctionPrototypeCall(callback, thisArg, getList()[i + 1], getList()[i], owner);
   }
 }
 
@@ -107,7 +108,7 @@ class URLSearchParams {
         method !== undefined
           ? webidlPairs(init, method, toUSVString, "URLSearchParams")
           : webidlRecord(init, toUSVString, toUSVString, "URLSearchParams");
-      for (let i = 0; i < flat.length; i++) list.push(flat[i]);
+      for (let i = 0; i < flat.length; i++) ArrayPrototypePush(list, flat[i]);
     } else {
       const s = toUSVString(init);
       parseUrlencoded(s.charCodeAt(0) === 63 ? s.slice(1) : s, list);
@@ -131,7 +132,7 @@ class URLSearchParams {
     return this.#list.length >> 1;
   }
   append(name, value) {
-    this.#list.push(toUSVString(name), toUSVString(value));
+    ArrayPrototypePush(this.#list, toUSVString(name), toUSVString(value));
     this.#update();
   }
   delete(name, value) {
@@ -160,10 +161,10 @@ class URLSearchParams {
   sort() {
     const list = this.#list;
     const idx = [];
-    for (let i = 0; i < list.length; i += 2) idx.push(i);
+    for (let i = 0; i < list.length; i += 2) ArrayPrototypePush(idx, i);
     idx.sort((a, b) => (list[a] < list[b] ? -1 : list[a] > list[b] ? 1 : a - b));
     const out = [];
-    for (const i of idx) out.push(list[i], list[i + 1]);
+    for (const i of idx) ArrayPrototypePush(out, list[i], list[i + 1]);
     this.#list = out;
     this.#update();
   }
@@ -179,7 +180,7 @@ defineGlobal("URLSearchParams", URLSearchParams);
 
 // Parsed parts of recently seen absolute URLs (handlers run `new URL(request.url)` a lot). The
 // parts objects are frozen and shared: a URL replaces its parts, never mutates them.
-const URL_CACHE = new Map();
+const URL_CACHE = new SafeMap();
 
 function parseURLParts(input, base) {
   if (base === undefined) {

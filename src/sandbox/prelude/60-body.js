@@ -44,9 +44,12 @@ class Blob {
     const parts = [];
     for (const part of items) {
       if (typeof part === "string") {
-        parts.push(utf8Encode(endings === "native" ? part.replace(/\r\n?/g, "\n") : part));
-      } else if (#bytes in part) parts.push(part.#bytes);
-      else parts.push(copyBytes(bytesOf(part)));
+        ArrayPrototypePush(
+          parts,
+          utf8Encode(endings === "native" ? part.replace(/\r\n?/g, "\n") : part),
+        );
+      } else if (#bytes in part) ArrayPrototypePush(parts, part.#bytes);
+      else ArrayPrototypePush(parts, copyBytes(bytesOf(part)));
     }
     this.#bytes = parts.length === 0 ? new Uint8Array(0) : concatBytes(parts);
     this.#type = normalizeBlobType(type);
@@ -143,7 +146,7 @@ class FormData {
   }
   append(name, value, filename) {
     if (arguments.length < 2) throw new TypeError("FormData.append: 2 arguments required");
-    this.#list.push(toUSVString(name), formEntryValue(value, filename));
+    ArrayPrototypePush(this.#list, toUSVString(name), formEntryValue(value, filename));
   }
   set(name, value, filename) {
     if (arguments.length < 2) throw new TypeError("FormData.set: 2 arguments required");
@@ -200,7 +203,7 @@ class Headers {
     const n = headerName(name);
     const v = headerValue(value);
     this.#mutate();
-    this.#list.push(n, v);
+    ArrayPrototypePush(this.#list, n, v);
   }
   delete(name) {
     const n = headerName(name);
@@ -221,7 +224,8 @@ class Headers {
   getSetCookie() {
     const list = this.#list;
     const out = [];
-    for (let i = 0; i < list.length; i += 2) if (list[i] === "set-cookie") out.push(list[i + 1]);
+    for (let i = 0; i < list.length; i += 2)
+      if (list[i] === "set-cookie") ArrayPrototypePush(out, list[i + 1]);
     return out;
   }
   has(name) {
@@ -234,7 +238,7 @@ class Headers {
     const list = this.#list;
     const first = listIndex(list, n);
     if (first < 0) {
-      list.push(n, v);
+      ArrayPrototypePush(list, n, v);
       return;
     }
     list[first + 1] = v;
@@ -254,7 +258,7 @@ class Headers {
     if (!isCallable(callback)) throw new TypeError("Headers.forEach: callback is not a function");
     for (let i = 0; i < this.#pairs().length; i++) {
       const [name, value] = this.#pairs()[i];
-      callback.call(thisArg, value, name, this);
+      FunctionPrototypeCall(callback, thisArg, value, name, this);
     }
   }
   *entries() {
@@ -367,16 +371,16 @@ function bodyConsume(b, asText) {
     return PromiseResolve(b.owned ? b.data : copyBytes(b.data));
   }
   const all = streamReadAll(b.stream);
-  return asText ? all.then((u8) => utf8Decode(u8, false)) : all;
+  return asText ? then(all, (u8) => utf8Decode(u8, false)) : all;
 }
 
 function bodyArrayBuffer(b) {
-  return bodyConsume(b, false).then(bufferOf);
+  return then(bodyConsume(b, false), bufferOf);
 }
 
 // Errors from parsing a client's body (malformed JSON or form data). The dispatcher answers 400,
 // not 500, when a handler lets one of these very errors escape.
-const CLIENT_BODY_ERRORS = new WeakSet();
+const CLIENT_BODY_ERRORS = new SafeWeakSet();
 
 function clientBodyError(b, e) {
   if (b.fromClient && isObject(e)) CLIENT_BODY_ERRORS.add(e);
@@ -398,7 +402,7 @@ function bodyJSON(b) {
 }
 
 function bodyBlob(b, contentType) {
-  return bodyConsume(b, false).then((u8) => blobFromBytes(u8, contentType ?? ""));
+  return then(bodyConsume(b, false), (u8) => blobFromBytes(u8, contentType ?? ""));
 }
 
 function bodyFormData(b, contentType) {
@@ -414,7 +418,7 @@ function bodyFormData(b, contentType) {
       try {
         const list = parseMultipart(u8, boundary);
         const into = formList(fd);
-        for (let i = 0; i < list.length; i++) into.push(list[i]);
+        for (let i = 0; i < list.length; i++) ArrayPrototypePush(into, list[i]);
       } catch (e) {
         throw clientBodyError(b, e);
       }

@@ -95,7 +95,7 @@ class Request {
       const b = extractBody(o.body);
       this.#body = typeof b === "string" ? newBody("text", b, false) : b;
       if (extractedType !== null && listIndex(list, "content-type") < 0) {
-        list.push("content-type", extractedType);
+        ArrayPrototypePush(list, "content-type", extractedType);
       }
     } else if (inputBody !== NO_BODY) {
       // The new request takes the input's body over; the input becomes used.
@@ -274,7 +274,7 @@ class Response {
         throw new TypeError(`Response with status ${status} cannot have a body`);
       }
       if (contentType !== null && listIndex(list, "content-type") < 0) {
-        list.push("content-type", contentType);
+        ArrayPrototypePush(list, "content-type", contentType);
       }
     }
     this.#status = status;

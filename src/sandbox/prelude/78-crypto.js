@@ -115,9 +115,9 @@ function wireSubtle(v, extras, depth) {
   }
   if (v === null) return null;
   const handle = keyHandleOf(v);
-  if (handle !== undefined) return { $k: extras.push(handle) - 1 };
+  if (handle !== undefined) return { $k: ArrayPrototypePush(extras, handle) - 1 };
   const u8 = bytesOf(v);
-  if (u8 !== null) return { $b: extras.push(bufferOf(u8)) - 1 };
+  if (u8 !== null) return { $b: ArrayPrototypePush(extras, bufferOf(u8)) - 1 };
   if (depth > 8) throw new TypeError("SubtleCrypto: argument nested too deeply");
   if (isArray(v) || typeof v[SymbolIterator] === "function") {
     return ArrayFrom(v, (x) => wireSubtle(x, extras, depth + 1));
@@ -153,7 +153,7 @@ function subtleCall(op, args) {
   try {
     const extras = [];
     const wired = [];
-    for (let i = 0; i < args.length; i++) wired.push(wireSubtle(args[i], extras, 0));
+    for (let i = 0; i < args.length; i++) ArrayPrototypePush(wired, wireSubtle(args[i], extras, 0));
     const ticket = host.subtle(op, JSONstringify(wired), ...extras);
     return hostOperation(ticket, subtleResult);
   } catch (e) {

@@ -11,7 +11,7 @@ function quote(s) {
 }
 
 function typedTag(v) {
-  return ArrayBufferIsView(v) ? TypedArrayTag.call(v) : undefined;
+  return ArrayBufferIsView(v) ? FunctionPrototypeCall(TypedArrayTag, v) : undefined;
 }
 
 // A rough util.inspect: single line when short, cycles shown as [Circular].
@@ -32,7 +32,7 @@ function inspect(v, depth = 0, seen = []) {
     case "function": {
       let src = "";
       try {
-        src = FunctionToString.call(v);
+        src = FunctionPrototypeCall(FunctionToString, v);
       } catch {}
       if (src.startsWith("class")) return `[class ${v.name || "(anonymous)"}]`;
       return v.name ? `[Function: ${v.name}]` : "[Function (anonymous)]";
@@ -50,7 +50,7 @@ function inspect(v, depth = 0, seen = []) {
     proto === null ? "[Object: null prototype]" : proto.constructor?.name || "Object";
   const tag = typeof v[SymbolToStringTag] === "string" ? v[SymbolToStringTag] : ctorName;
   if (depth > 2) return isArray(v) ? "[Array]" : `[${tag}]`;
-  seen.push(v);
+  ArrayPrototypePush(seen, v);
   try {
     const items = [];
     let prefix = tag === "Object" ? "" : tag + " ";
@@ -63,19 +63,20 @@ function inspect(v, depth = 0, seen = []) {
       prefix = isArray(v) ? (ctorName === "Array" ? "" : ctorName + " ") : `${ta}(${n}) `;
       open = "[";
       close = "]";
-      for (let i = 0; i < MathMin(n, 100); i++) items.push(i in v ? sub(v[i]) : "<empty>");
-      if (n > 100) items.push(`... ${n - 100} more items`);
+      for (let i = 0; i < MathMin(n, 100); i++)
+        ArrayPrototypePush(items, i in v ? sub(v[i]) : "<empty>");
+      if (n > 100) ArrayPrototypePush(items, `... ${n - 100} more items`);
     } else if (v instanceof Map) {
       prefix = `Map(${v.size}) `;
-      for (const [k, x] of v) items.push(`${sub(k)} => ${sub(x)}`);
+      for (const [k, x] of v) ArrayPrototypePush(items, `${sub(k)} => ${sub(x)}`);
     } else if (v instanceof Set) {
       prefix = `Set(${v.size}) `;
-      for (const x of v) items.push(sub(x));
+      for (const x of v) ArrayPrototypePush(items, sub(x));
     } else if (v instanceof ArrayBuffer) {
       const b = new Uint8Array(v, 0, MathMin(v.byteLength, 50));
       const hex = ArrayFrom(b, (x) => (x < 16 ? "0" : "") + x.toString(16)).join(" ");
-      items.push(`[Uint8Contents]: <${hex}${v.byteLength > 50 ? " ..." : ""}>`);
-      items.push(`byteLength: ${v.byteLength}`);
+      ArrayPrototypePush(items, `[Uint8Contents]: <${hex}${v.byteLength > 50 ? " ..." : ""}>`);
+      ArrayPrototypePush(items, `byteLength: ${v.byteLength}`);
     } else if (v instanceof Promise) {
       return "Promise { <unknown> }";
     } else if (typeof v[INSPECT] === "function") {
@@ -93,11 +94,11 @@ function inspect(v, depth = 0, seen = []) {
     for (const k of ObjectKeys(v)) {
       if (isArray(v) && String(k >>> 0) === k) continue;
       if (ta !== undefined) break;
-      items.push(`${IDENTIFIER.test(k) ? k : quote(k)}: ${sub(v[k])}`);
+      ArrayPrototypePush(items, `${IDENTIFIER.test(k) ? k : quote(k)}: ${sub(v[k])}`);
     }
     for (const s of Object.getOwnPropertySymbols(v)) {
-      if (ObjectPrototype.propertyIsEnumerable.call(v, s))
-        items.push(`[${s.toString()}]: ${sub(v[s])}`);
+      if (FunctionPrototypeCall(ObjectPrototype.propertyIsEnumerable, v, s))
+        ArrayPrototypePush(items, `[${s.toString()}]: ${sub(v[s])}`);
     }
     if (items.length === 0) return `${prefix}${open}${close}`;
     const oneLine = `${prefix}${open} ${items.join(", ")} ${close}`;
@@ -164,8 +165,8 @@ function formatArgsUnsafe(args) {
 }
 
 let groupIndent = "";
-const timerLabels = new Map();
-const countLabels = new Map();
+const timerLabels = new SafeMap();
+const countLabels = new SafeMap();
 
 // Once the host refuses a line (the request's log budget is spent), the rest of this call's
 // lines are only counted: the host takes the counts (takeMutedConsole) and says how much went.
@@ -255,10 +256,28 @@ for (const C of [
 }
 // Platform and exotic objects that the HTML spec does not serialize.
 const NOT_CLONEABLE = [Promise, WeakMap, WeakSet, Symbol];
-if (typeof WeakRef === "function") NOT_CLONEABLE.push(WeakRef);
-if (typeof FinalizationRegistry === "function") NOT_CLONEABLE.push(FinalizationRegistry);
-NOT_CLONEABLE.push(Headers, Request, Response, URL, URLSearchParams, ReadableStream, FormData);
-NOT_CLONEABLE.push(EventTarget, Event, AbortController, TextEncoder, TextDecoder, Crypto);
+if (typeof WeakRef === "function") ArrayPrototypePush(NOT_CLONEABLE, WeakRef);
+if (typeof FinalizationRegistry === "function")
+  ArrayPrototypePush(NOT_CLONEABLE, FinalizationRegistry);
+ArrayPrototypePush(
+  NOT_CLONEABLE,
+  Headers,
+  Request,
+  Response,
+  URL,
+  URLSearchParams,
+  ReadableStream,
+  FormData,
+);
+ArrayPrototypePush(
+  NOT_CLONEABLE,
+  EventTarget,
+  Event,
+  AbortController,
+  TextEncoder,
+  TextDecoder,
+  Crypto,
+);
 
 function dataCloneError(v) {
   let what;
@@ -346,7 +365,7 @@ function cloneArrayBuffer(b) {
 
 function structuredClone(value, options) {
   if (arguments.length === 0) throw new TypeError("structuredClone: 1 argument required");
-  const memory = new Map();
+  const memory = new SafeMap();
   const transfer = options?.transfer;
   const list = transfer === undefined ? [] : ArrayFrom(transfer);
   // Only ArrayBuffers are transferable here; the originals are detached once cloning succeeded.

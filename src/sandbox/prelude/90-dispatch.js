@@ -195,11 +195,13 @@ function run(id, fn, request) {
     failRequest(id, failKind(e), e);
     return;
   }
-  if (!settleOf(
-    result,
-    (r) => finish(id, r),
-    (e) => failRequest(id, failKind(e), e),
-  ))
+  if (
+    !settleOf(
+      result,
+      (r) => finish(id, r),
+      (e) => failRequest(id, failKind(e), e),
+    )
+  )
     finish(id, result);
 }
 
@@ -291,7 +293,7 @@ function dispatchOne(metaText, body) {
   const m = { r: f[3] };
   let request;
   try {
-    const flat = f.length > 4 ? ArrayPrototypeSlice(f, 4) : [];
+    const flat = arrayCopy(f, 4);
     request = newIncomingRequest(f[2], f[1], flat, body, undefined);
   } catch (e) {
     failRequest(id, "throw", e);
