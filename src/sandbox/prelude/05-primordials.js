@@ -78,6 +78,8 @@ const StringPrototypeCharCodeAt = uncurryThis(String.prototype.charCodeAt);
 const StringPrototypeToLowerCase = uncurryThis(String.prototype.toLowerCase);
 const StringPrototypeToWellFormed = uncurryThis(String.prototype.toWellFormed);
 const StringPrototypeTrim = uncurryThis(String.prototype.trim);
+const StringPrototypeIncludes = uncurryThis(String.prototype.includes);
+const StringPrototypeReplaceAll = uncurryThis(String.prototype.replaceAll);
 
 // Only exec is safe to call on a regex: test, replace and split look `exec` up again.
 const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);

@@ -223,7 +223,7 @@ function promiseCall(fn, thisArg, arg) {
 // HTTP token characters (header names, methods).
 const TOKEN_CHARS = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-  TOKEN_CHARS[c.charCodeAt(0)] = 1;
+  TOKEN_CHARS[StringPrototypeCharCodeAt(c, 0)] = 1;
 }
 
 function isToken(s) {

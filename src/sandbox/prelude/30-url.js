@@ -91,6 +91,8 @@ let paramsAttach; // (params, url, list) for URL.searchParams
 let paramsEntries; // the original URLSearchParams.prototype.entries
 let paramsReplace; // (params, list) after the URL's query changed
 let urlSetQuery; // (url, serialized) after the params changed
+let isParams; // (v) -> boolean
+let paramsSerialize; // (params) -> application/x-www-form-urlencoded text
 
 class URLSearchParams {
   #list = [];
@@ -111,7 +113,10 @@ class URLSearchParams {
       for (let i = 0; i < flat.length; i++) ArrayPrototypePush(list, flat[i]);
     } else {
       const s = toUSVString(init);
-      parseUrlencoded(s.charCodeAt(0) === 63 ? s.slice(1) : s, list);
+      parseUrlencoded(
+        StringPrototypeCharCodeAt(s, 0) === 63 ? StringPrototypeSlice(s, 1) : s,
+        list,
+      );
     }
   }
   static {
@@ -124,6 +129,8 @@ class URLSearchParams {
     paramsReplace = (p, list) => {
       p.#list = list;
     };
+    isParams = (v) => isObject(v) && #list in v;
+    paramsSerialize = (p) => serializeUrlencoded(p.#list);
   }
   #update() {
     if (this.#url) urlSetQuery(this.#url, serializeUrlencoded(this.#list));

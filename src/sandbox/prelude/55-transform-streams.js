@@ -45,7 +45,7 @@ class TextEncoderStream extends GenericTransformStream {
       transform(chunk, controller) {
         let s = pending + toDOMString(chunk);
         pending = "";
-        const last = s.charCodeAt(s.length - 1);
+        const last = StringPrototypeCharCodeAt(s, s.length - 1);
         if (last >= 0xd800 && last <= 0xdbff) {
           pending = s[s.length - 1];
           s = s.slice(0, -1);

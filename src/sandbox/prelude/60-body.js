@@ -1,15 +1,17 @@
 // Blob, File, FormData, Headers, and the body shared by Request and Response.
 let blobBytes; // (blob) -> Uint8Array, never mutated
 let blobFromBytes; // (u8, type) -> Blob sharing u8
+let isBlob; // (v) -> boolean, a brand check no Symbol.hasInstance can fool
+let blobType; // (blob) -> its type, not a getter a site may have replaced
 
 function normalizeBlobType(t) {
   if (t === undefined) return "";
   const s = String(t);
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(s, i);
     if (c < 0x20 || c > 0x7e) return "";
   }
-  return s.toLowerCase();
+  return StringPrototypeToLowerCase(s);
 }
 
 function relativeIndex(v, size) {
@@ -42,7 +44,8 @@ class Blob {
     }
     const type = o?.type === undefined ? undefined : toDOMString(o.type);
     const parts = [];
-    for (const part of items) {
+    for (let i = 0; i < items.length; i++) {
+      const part = items[i];
       if (typeof part === "string") {
         ArrayPrototypePush(
           parts,
@@ -56,6 +59,8 @@ class Blob {
   }
   static {
     blobBytes = (b) => b.#bytes;
+    isBlob = (v) => isObject(v) && #bytes in v;
+    blobType = (b) => b.#type;
     blobFromBytes = (u8, type) => {
       const b = new Blob(INTERNAL);
       b.#bytes = u8;
@@ -64,22 +69,25 @@ class Blob {
     };
   }
   get size() {
-    return this.#bytes.byteLength;
+    return TypedArrayPrototypeGetByteLength(this.#bytes);
   }
   get type() {
     return this.#type;
   }
   slice(start, end, contentType) {
-    const size = this.#bytes.byteLength;
+    const size = TypedArrayPrototypeGetByteLength(this.#bytes);
     const from = start === undefined ? 0 : relativeIndex(start, size);
     const to = end === undefined ? size : relativeIndex(end, size);
-    return blobFromBytes(this.#bytes.subarray(from, MathMax(from, to)), contentType);
+    const u8 = this.#bytes;
+    const at = TypedArrayPrototypeGetByteOffset(u8) + from;
+    const part = new Uint8Array(TypedArrayPrototypeGetBuffer(u8), at, MathMax(from, to) - from);
+    return blobFromBytes(part, contentType);
   }
   text() {
     return PromiseResolve(utf8Decode(this.#bytes, false));
   }
   arrayBuffer() {
-    return PromiseResolve(copyBytes(this.#bytes).buffer);
+    return PromiseResolve(TypedArrayPrototypeGetBuffer(copyBytes(this.#bytes)));
   }
   bytes() {
     return PromiseResolve(copyBytes(this.#bytes));
@@ -134,6 +142,7 @@ function formEntryValue(value, filename) {
 }
 
 let formList; // (formData) -> flat [name, value, ...]
+let isFormData; // (v) -> boolean
 
 class FormData {
   #list = [];
@@ -143,6 +152,7 @@ class FormData {
   static {
     installPairIterable(this.prototype, (f) => f.#list);
     formList = (f) => f.#list;
+    isFormData = (v) => isObject(v) && #list in v;
   }
   append(name, value, filename) {
     if (arguments.length < 2) throw new TypeError("FormData.append: 2 arguments required");
@@ -257,12 +267,12 @@ class Headers {
   forEach(callback, thisArg) {
     if (!isCallable(callback)) throw new TypeError("Headers.forEach: callback is not a function");
     for (let i = 0; i < this.#pairs().length; i++) {
-      const [name, value] = this.#pairs()[i];
-      FunctionPrototypeCall(callback, thisArg, value, name, this);
+      const pair = this.#pairs()[i];
+      FunctionPrototypeCall(callback, thisArg, pair[1], pair[0], this);
     }
   }
   *entries() {
-    for (let i = 0; i < this.#pairs().length; i++) yield this.#pairs()[i].slice();
+    for (let i = 0; i < this.#pairs().length; i++) yield arrayCopy(this.#pairs()[i], 0);
   }
   *keys() {
     for (let i = 0; i < this.#pairs().length; i++) yield this.#pairs()[i][0];
@@ -310,15 +320,16 @@ function extractBody(init) {
   if (isObject(init)) {
     const u8 = bytesOf(init);
     if (u8 !== null) return newBody("bytes", copyBytes(u8), true);
-    if (init instanceof Blob) {
-      if (init.type !== "") extractedType = init.type;
+    if (isBlob(init)) {
+      const type = blobType(init);
+      if (type !== "") extractedType = type;
       return newBody("bytes", blobBytes(init), false);
     }
-    if (init instanceof URLSearchParams) {
+    if (isParams(init)) {
       extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
-      return init.toString();
+      return paramsSerialize(init);
     }
-    if (init instanceof FormData) {
+    if (isFormData(init)) {
       const { bytes, type } = serializeMultipart(formList(init));
       extractedType = type;
       return newBody("bytes", bytes, true);
@@ -366,7 +377,10 @@ function bodyConsume(b, asText) {
   if (bodyUnusable(b)) return PromiseReject(unusableError());
   if (b.stream === null) {
     b.used = true;
-    if (b.kind === "text") return PromiseResolve(asText ? b.data : utf8Encode(b.data));
+    // A text body may hold lone surrogates (a string is kept as given): text() gives U+FFFD.
+    if (b.kind === "text") {
+      return PromiseResolve(asText ? StringPrototypeToWellFormed(b.data) : utf8Encode(b.data));
+    }
     if (asText) return PromiseResolve(utf8Decode(b.data, false));
     return PromiseResolve(b.owned ? b.data : copyBytes(b.data));
   }
@@ -407,7 +421,9 @@ function bodyBlob(b, contentType) {
 
 function bodyFormData(b, contentType) {
   const type = contentType ?? "";
-  const essence = type.split(";")[0].trim().toLowerCase();
+  const essence = StringPrototypeToLowerCase(
+    StringPrototypeTrim(StringPrototypeSplit(type, ";")[0]),
+  );
   if (essence === "multipart/form-data") {
     const boundary = multipartBoundary(type);
     if (boundary === null) {
@@ -447,7 +463,9 @@ function bodyClone(b) {
     c.fromClient = b.fromClient;
     return c;
   }
-  const [s1, s2] = streamTee(b.stream);
+  const branches = streamTee(b.stream);
+  const s1 = branches[0];
+  const s2 = branches[1];
   b.stream = s1;
   const c = newBody("stream", null, false);
   c.stream = s2;

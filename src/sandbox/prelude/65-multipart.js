@@ -64,7 +64,7 @@ function latin1(u8, from, to) {
 // A latin1 string holding UTF-8 bytes -> the text.
 function utf8OfLatin1(s) {
   const u8 = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+  for (let i = 0; i < s.length; i++) u8[i] = StringPrototypeCharCodeAt(s, i);
   return utf8Decode(u8, false, true);
 }
 

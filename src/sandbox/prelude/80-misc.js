@@ -130,7 +130,7 @@ function formatArgsUnsafe(args) {
     a = 1;
     let last = 0;
     for (let i = 0; i < f.length - 1; i++) {
-      if (f.charCodeAt(i) !== 37) continue;
+      if (StringPrototypeCharCodeAt(f, i) !== 37) continue;
       const c = f[i + 1];
       let rep;
       if (c === "%") rep = "%";

@@ -94,6 +94,15 @@ function finish(id, response) {
     host.fail(id, "type", "handler returned " + describe(response) + ", not a Response", "");
     return;
   }
+  // Our own body states always hold these; checked anyway, as the outbox framing relies on it.
+  if (
+    parts.kind === "text"
+      ? typeof parts.body !== "string"
+      : parts.kind === "bytes" && !isArrayBuffer(parts.body)
+  ) {
+    host.fail(id, "type", "the response body could not be read", "");
+    return;
+  }
   // A big whole body is first weighed against the worker's response budget, before it is copied
   // out of the sandbox: refused (503), it never reaches the host (src/response-budget.ts).
   const size =
