@@ -84,6 +84,7 @@ const StringPrototypeReplaceAll = uncurryThis(String.prototype.replaceAll);
 // Only exec is safe to call on a regex: test, replace and split look `exec` up again.
 const RegExpPrototypeExec = uncurryThis(RegExp.prototype.exec);
 
+const PromisePrototype = Promise.prototype;
 const PromisePrototypeThen = uncurryThis(Promise.prototype.then);
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
