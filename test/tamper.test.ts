@@ -4,6 +4,7 @@
  * site that tries to make the host frame a different response gets what it asked for, read once,
  * or a clean 500. A healthy site beside it is unaffected.
  */
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, startServer, type RunningServer } from "./helpers.js";
 
@@ -12,7 +13,8 @@ import { request, startServer, type RunningServer } from "./helpers.js";
  * prelude fails the request. Originals the handlers need are captured first and exported.
  */
 const tamperModule = (targets: string) => `
-export const R = Response, RS = ReadableStream, TE = TextEncoder;
+export const R = Response, RS = ReadableStream, TE = TextEncoder, P = Promise, U8 = Uint8Array;
+export const MAP = new Map([[1, "one"]]);
 export const BYTES = new Uint8Array([0, 1, 2, 255, 254, 10, 13]);
 const dp = Object.defineProperty, gp = Object.getPrototypeOf, keys = Reflect.ownKeys;
 const S = String, E = Error;
@@ -65,7 +67,8 @@ const ALL =
   [Reflect, ["ownKeys", "apply"]],
 `;
 
-const route = (body: string) => `import { R, RS, TE, BYTES } from "./_lib/tamper.js";\n${body}`;
+const route = (body: string) =>
+  `import { R, RS, TE, P, U8, MAP, BYTES } from "./_lib/tamper.js";\n${body}`;
 
 let server: RunningServer;
 
@@ -86,6 +89,14 @@ beforeAll(async () => {
           const body = await req.text();
           const form = await new R("a=1&b=%C3%A9", { headers: { "content-type": "application/x-www-form-urlencoded" } }).formData();
           return new R(req.method + " " + body + " " + form.get("b") + " " + req.headers.get("X-Test"), { headers: { "set-cookie": "a=1" } });
+        };`),
+        // Timers, a host operation (WebCrypto settles later), waitUntil and the console.
+        "ops.js": route(`export default async (req, env, ctx) => {
+          console.log("ops log", { a: [1, "x"], m: MAP }, BYTES);
+          await new P((r) => setTimeout(r, 5));
+          const d = new U8(await crypto.subtle.digest("SHA-256", BYTES));
+          ctx.waitUntil(new P((r) => setTimeout(r, 5)));
+          return new R("digest " + d[0] + " " + d[31]);
         };`),
         "empty.js": route(`export default () => new R(null, { status: 204 });`),
         "throws.js": route(`export default () => { throw new Error("plain failure"); };`),
@@ -199,6 +210,18 @@ describe("a site that replaces the built-ins the server relies on", () => {
     expect(r.status, server.stderr()).toBe(200);
     expect(r.text).toBe("POST posted é header value");
     expect(r.headers["set-cookie"]).toEqual(["a=1"]);
+  });
+
+  it("has its timers, host operations, waitUntil and console working", async () => {
+    const r = await get("tamper.test", "/ops");
+    expect(r.status, server.stderr()).toBe(200);
+    const d = createHash("sha256")
+      .update(Buffer.from([0, 1, 2, 255, 254, 10, 13]))
+      .digest();
+    expect(r.text).toBe(`digest ${d[0]} ${d[31]}`);
+    await server.waitFor(
+      /ops log \{ a: \[ 1, 'x' \], m: Map\(1\) \{ 1 => 'one' \} \} Uint8Array\(7\)/,
+    );
   });
 
   it("still fails cleanly with its own error when its handler throws", async () => {

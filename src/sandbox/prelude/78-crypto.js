@@ -154,7 +154,10 @@ function subtleCall(op, args) {
     const extras = [];
     const wired = [];
     for (let i = 0; i < args.length; i++) ArrayPrototypePush(wired, wireSubtle(args[i], extras, 0));
-    const ticket = host.subtle(op, JSONstringify(wired), ...extras);
+    // (No spread: it would go through Array.prototype[Symbol.iterator].)
+    const hostArgs = [op, JSONstringify(wired)];
+    for (let i = 0; i < extras.length; i++) ArrayPrototypePush(hostArgs, extras[i]);
+    const ticket = ReflectApply(host.subtle, host, hostArgs);
     return hostOperation(ticket, subtleResult);
   } catch (e) {
     return PromiseReject(e);
@@ -169,7 +172,7 @@ class SubtleCrypto {
     try {
       const name = isObject(algorithm) ? algorithm.name : algorithm;
       if (name === undefined) throw new TypeError("digest: algorithm name is missing");
-      const alg = String(name).toUpperCase();
+      const alg = StringPrototypeToUpperCase(String(name));
       if (DIGESTS[alg] !== 1) {
         throw new DOMException(`Unrecognized algorithm name: ${name}`, "NotSupportedError");
       }
@@ -233,15 +236,22 @@ class Crypto {
     return this.#subtle;
   }
   getRandomValues(array) {
-    if (!RANDOM_ARRAY_TAGS.includes(typedTag(array))) {
+    if (!ArrayPrototypeIncludes(RANDOM_ARRAY_TAGS, typedTag(array))) {
       throw new DOMException("getRandomValues: not an integer typed array", "TypeMismatchError");
     }
-    const n = array.byteLength;
+    const n = TypedArrayPrototypeGetByteLength(array);
     if (n > 65536) {
       throw new DOMException(`getRandomValues: ${n} bytes exceeds 65536`, "QuotaExceededError");
     }
     if (n > 0)
-      new Uint8Array(array.buffer, array.byteOffset, n).set(new Uint8Array(host.randomBytes(n)));
+      TypedArrayPrototypeSet(
+        new Uint8Array(
+          TypedArrayPrototypeGetBuffer(array),
+          TypedArrayPrototypeGetByteOffset(array),
+          n,
+        ),
+        new Uint8Array(host.randomBytes(n)),
+      );
     return array;
   }
   randomUUID() {

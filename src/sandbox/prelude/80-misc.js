@@ -5,9 +5,21 @@ const TypedArrayTag = Object.getOwnPropertyDescriptor(
 ).get;
 const FunctionToString = Function.prototype.toString;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const ObjectGetOwnPropertySymbols = Object.getOwnPropertySymbols;
+const StringPrototypeStartsWith = uncurryThis(String.prototype.startsWith);
+const StringPrototypeRepeat = uncurryThis(String.prototype.repeat);
+const SymbolPrototypeToString = uncurryThis(Symbol.prototype.toString);
+const NumberPrototypeToString = uncurryThis(Number.prototype.toString);
+const DatePrototypeGetTime = uncurryThis(Date.prototype.getTime);
+const DatePrototypeToISOString = uncurryThis(Date.prototype.toISOString);
+const MapPrototypeForEach = uncurryThis(Map.prototype.forEach);
+const MapPrototypeGetSize = getterOf(Map.prototype, "size");
+const SetPrototypeForEach = uncurryThis(Set.prototype.forEach);
+const SetPrototypeGetSize = getterOf(Set.prototype, "size");
 
 function quote(s) {
-  return "'" + s.replace(/[\\']/g, "\\$&").replace(/\n/g, "\\n") + "'";
+  const escaped = StringPrototypeReplaceAll(StringPrototypeReplaceAll(s, "\\", "\\\\"), "'", "\\'");
+  return "'" + StringPrototypeReplaceAll(escaped, "\n", "\\n") + "'";
 }
 
 function typedTag(v) {
@@ -24,7 +36,7 @@ function inspect(v, depth = 0, seen = []) {
     case "bigint":
       return `${v}n`;
     case "symbol":
-      return v.toString();
+      return SymbolPrototypeToString(v);
     case "undefined":
       return "undefined";
     case "boolean":
@@ -34,16 +46,18 @@ function inspect(v, depth = 0, seen = []) {
       try {
         src = FunctionPrototypeCall(FunctionToString, v);
       } catch {}
-      if (src.startsWith("class")) return `[class ${v.name || "(anonymous)"}]`;
+      if (StringPrototypeStartsWith(src, "class")) return `[class ${v.name || "(anonymous)"}]`;
       return v.name ? `[Function: ${v.name}]` : "[Function (anonymous)]";
     }
   }
   if (v === null) return "null";
-  if (seen.includes(v)) return "[Circular]";
+  if (ArrayPrototypeIncludes(seen, v)) return "[Circular]";
   if (v instanceof Error) {
     return depth === 0 ? exceptionText(v) : `[${String(v)}]`;
   }
-  if (v instanceof Date) return NumberIsNaN(v.getTime()) ? "Invalid Date" : v.toISOString();
+  if (v instanceof Date) {
+    return NumberIsNaN(DatePrototypeGetTime(v)) ? "Invalid Date" : DatePrototypeToISOString(v);
+  }
   if (v instanceof RegExp) return String(v);
   const proto = ObjectGetPrototypeOf(v);
   const ctorName =
@@ -59,7 +73,7 @@ function inspect(v, depth = 0, seen = []) {
     const sub = (x) => inspect(x, depth + 1, seen);
     const ta = typedTag(v);
     if (isArray(v) || ta !== undefined) {
-      const n = v.length;
+      const n = ta === undefined ? v.length : TypedArrayPrototypeGetLength(v);
       prefix = isArray(v) ? (ctorName === "Array" ? "" : ctorName + " ") : `${ta}(${n}) `;
       open = "[";
       close = "]";
@@ -67,16 +81,21 @@ function inspect(v, depth = 0, seen = []) {
         ArrayPrototypePush(items, i in v ? sub(v[i]) : "<empty>");
       if (n > 100) ArrayPrototypePush(items, `... ${n - 100} more items`);
     } else if (v instanceof Map) {
-      prefix = `Map(${v.size}) `;
-      for (const [k, x] of v) ArrayPrototypePush(items, `${sub(k)} => ${sub(x)}`);
+      prefix = `Map(${MapPrototypeGetSize(v)}) `;
+      MapPrototypeForEach(v, (x, k) => ArrayPrototypePush(items, `${sub(k)} => ${sub(x)}`));
     } else if (v instanceof Set) {
-      prefix = `Set(${v.size}) `;
-      for (const x of v) ArrayPrototypePush(items, sub(x));
-    } else if (v instanceof ArrayBuffer) {
-      const b = new Uint8Array(v, 0, MathMin(v.byteLength, 50));
-      const hex = ArrayFrom(b, (x) => (x < 16 ? "0" : "") + x.toString(16)).join(" ");
-      ArrayPrototypePush(items, `[Uint8Contents]: <${hex}${v.byteLength > 50 ? " ..." : ""}>`);
-      ArrayPrototypePush(items, `byteLength: ${v.byteLength}`);
+      prefix = `Set(${SetPrototypeGetSize(v)}) `;
+      SetPrototypeForEach(v, (x) => ArrayPrototypePush(items, sub(x)));
+    } else if (isArrayBuffer(v)) {
+      const length = ArrayBufferPrototypeGetByteLength(v);
+      const shown = MathMin(length, 50);
+      const b = new Uint8Array(v, 0, shown);
+      let hex = "";
+      for (let i = 0; i < shown; i++) {
+        hex += (i > 0 ? " " : "") + (b[i] < 16 ? "0" : "") + NumberPrototypeToString(b[i], 16);
+      }
+      ArrayPrototypePush(items, `[Uint8Contents]: <${hex}${length > 50 ? " ..." : ""}>`);
+      ArrayPrototypePush(items, `byteLength: ${length}`);
     } else if (v instanceof Promise) {
       return "Promise { <unknown> }";
     } else if (typeof v[INSPECT] === "function") {
@@ -91,23 +110,31 @@ function inspect(v, depth = 0, seen = []) {
     ) {
       return `[${ctorName}: ${inspect(v.valueOf(), 1)}]`;
     }
-    for (const k of ObjectKeys(v)) {
+    const keys = ObjectKeys(v);
+    for (let i = 0; i < keys.length && ta === undefined; i++) {
+      const k = keys[i];
       if (isArray(v) && String(k >>> 0) === k) continue;
-      if (ta !== undefined) break;
-      ArrayPrototypePush(items, `${IDENTIFIER.test(k) ? k : quote(k)}: ${sub(v[k])}`);
+      const name = RegExpPrototypeExec(IDENTIFIER, k) !== null ? k : quote(k);
+      ArrayPrototypePush(items, `${name}: ${sub(v[k])}`);
     }
-    for (const s of Object.getOwnPropertySymbols(v)) {
-      if (FunctionPrototypeCall(ObjectPrototype.propertyIsEnumerable, v, s))
-        ArrayPrototypePush(items, `[${s.toString()}]: ${sub(v[s])}`);
+    const symbols = ObjectGetOwnPropertySymbols(v);
+    for (let i = 0; i < symbols.length; i++) {
+      const s = symbols[i];
+      if (propertyIsEnumerable(v, s)) {
+        ArrayPrototypePush(items, `[${SymbolPrototypeToString(s)}]: ${sub(v[s])}`);
+      }
     }
     if (items.length === 0) return `${prefix}${open}${close}`;
-    const oneLine = `${prefix}${open} ${items.join(", ")} ${close}`;
-    if (oneLine.length <= 72 && !oneLine.includes("\n")) return oneLine;
-    const pad = "  ".repeat(depth + 1);
-    const body = items.map((s) => pad + s.replace(/\n/g, "\n" + pad)).join(",\n");
-    return `${prefix}${open}\n${body}\n${"  ".repeat(depth)}${close}`;
+    const oneLine = `${prefix}${open} ${ArrayPrototypeJoin(items, ", ")} ${close}`;
+    if (oneLine.length <= 72 && !StringPrototypeIncludes(oneLine, "\n")) return oneLine;
+    const pad = StringPrototypeRepeat("  ", depth + 1);
+    let body = "";
+    for (let i = 0; i < items.length; i++) {
+      body += (i > 0 ? ",\n" : "") + pad + StringPrototypeReplaceAll(items[i], "\n", "\n" + pad);
+    }
+    return `${prefix}${open}\n${body}\n${StringPrototypeRepeat("  ", depth)}${close}`;
   } finally {
-    seen.pop();
+    seen.length--;
   }
 }
 
@@ -117,7 +144,8 @@ function formatArgs(args) {
   try {
     return formatArgsUnsafe(args);
   } catch (e) {
-    return `<console: an argument could not be formatted: ${exceptionText(e).split("\n")[0]}>`;
+    const first = StringPrototypeSplit(exceptionText(e), "\n")[0];
+    return `<console: an argument could not be formatted: ${first}>`;
   }
 }
 
@@ -134,7 +162,7 @@ function formatArgsUnsafe(args) {
       const c = f[i + 1];
       let rep;
       if (c === "%") rep = "%";
-      else if (a >= args.length || !"sdifjoOc".includes(c)) continue;
+      else if (a >= args.length || !StringPrototypeIncludes("sdifjoOc", c)) continue;
       else {
         const x = args[a++];
         if (c === "s") rep = typeof x === "string" ? x : inspect(x, 1);
@@ -151,11 +179,11 @@ function formatArgsUnsafe(args) {
         } else if (c === "c") rep = "";
         else rep = inspect(x, 1);
       }
-      out += f.slice(last, i) + rep;
+      out += StringPrototypeSlice(f, last, i) + rep;
       last = i + 2;
       i++;
     }
-    out += f.slice(last);
+    out += StringPrototypeSlice(f, last);
   }
   for (; a < args.length; a++) {
     if (out !== "" || a > 0) out += " ";
@@ -175,7 +203,9 @@ let mutedLines = 0;
 let mutedBytes = 0;
 
 function emit(level, text) {
-  if (groupIndent !== "") text = groupIndent + text.replace(/\n/g, "\n" + groupIndent);
+  if (groupIndent !== "") {
+    text = groupIndent + StringPrototypeReplaceAll(text, "\n", "\n" + groupIndent);
+  }
   if (consoleMuted) {
     mutedLines++;
     mutedBytes += text.length;
@@ -209,9 +239,9 @@ const console = {
     if (args.length) emit("log", formatArgs(args));
     groupIndent += "  ";
   },
-  groupCollapsed: (...args) => console.group(...args),
+  groupCollapsed: (...args) => ReflectApply(console.group, console, args),
   groupEnd: () => {
-    groupIndent = groupIndent.slice(2);
+    groupIndent = StringPrototypeSlice(groupIndent, 2);
   },
   count: (label = "default") => {
     const n = (countLabels.get(String(label)) || 0) + 1;
