@@ -57,6 +57,7 @@ const SUBTLE_MEMBERS = [
 ];
 
 let keyHandleOf;
+let cloneCryptoKey; // (key, cloneMember) -> a new CryptoKey over the same host key, or undefined
 
 class CryptoKey {
   #handle;
@@ -94,6 +95,16 @@ class CryptoKey {
   }
   static {
     keyHandleOf = (k) => (isObject(k) && #handle in k ? k.#handle : undefined);
+    // CryptoKey is serializable: a clone in the same realm holds the same key material.
+    cloneCryptoKey = (k, cloneMember) => {
+      if (!isObject(k) || !(#handle in k)) return undefined;
+      return new CryptoKey(INTERNAL, k.#handle, {
+        type: k.#type,
+        extractable: k.#extractable,
+        algorithm: cloneMember(k.#algorithm),
+        usages: cloneMember(k.#usages),
+      });
+    };
   }
 }
 setToStringTag(CryptoKey, "CryptoKey");

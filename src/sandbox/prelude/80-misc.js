@@ -349,6 +349,7 @@ function cloneValue(v, memory) {
     out = new File([v], v.name, { type: v.type, lastModified: v.lastModified });
   } else if (v instanceof Blob) out = blobFromBytes(blobBytes(v), v.type);
   else if (v instanceof DOMException) out = new DOMException(v.message, v.name);
+  else if (keyHandleOf(v) !== undefined) out = cloneCryptoKey(v, (x) => cloneValue(x, memory));
   else if (v instanceof Error) {
     const C = ERROR_TYPES[v.name] ?? Error;
     out = ObjectHasOwn(v, "message") ? new C(String(v.message)) : new C();
