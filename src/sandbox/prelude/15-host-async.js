@@ -11,7 +11,9 @@ const hostIntrinsics = [
         : name === "SyntaxError"
           ? new SyntaxError(message)
           : new Error(message);
-    if (C === null && name !== "SyntaxError") e.name = name;
+    if (C === null && name !== "SyntaxError") {
+      ObjectDefineProperty(e, "name", { value: name, writable: true, configurable: true });
+    }
     return e;
   },
 ];

@@ -103,7 +103,7 @@ class URLSearchParams {
     if (isObject(init)) {
       const method = webidlIteratorMethod(init, "URLSearchParams");
       if (#list in init && method === paramsEntries) {
-        this.#list = init.#list.slice();
+        this.#list = arrayCopy(init.#list, 0);
         return;
       }
       const flat =
@@ -194,7 +194,7 @@ function parseURLParts(input, base) {
     const s = typeof input === "string" ? input : toUSVString(input);
     const hit = URL_CACHE.get(s);
     if (hit !== undefined) return hit;
-    const json = host.parseURL(s.toWellFormed());
+    const json = host.parseURL(StringPrototypeToWellFormed(s));
     if (json === "") return null;
     if (URL_CACHE.size >= 256) URL_CACHE.clear();
     const p = ObjectFreeze(JSONparse(json));
@@ -208,11 +208,15 @@ function parseURLParts(input, base) {
 // href -> [before query, query with '?', fragment with '#'] ('?' and '#' are always encoded
 // elsewhere in a serialized URL).
 function splitHref(href) {
-  let h = href.indexOf("#");
+  let h = StringPrototypeIndexOf(href, "#");
   if (h < 0) h = href.length;
-  let q = href.indexOf("?");
+  let q = StringPrototypeIndexOf(href, "?");
   if (q < 0 || q > h) q = h;
-  return [href.slice(0, q), href.slice(q, h), href.slice(h)];
+  return [
+    StringPrototypeSlice(href, 0, q),
+    StringPrototypeSlice(href, q, h),
+    StringPrototypeSlice(href, h),
+  ];
 }
 
 class URL {
@@ -236,7 +240,9 @@ class URL {
   }
   static {
     urlSetQuery = (u, serialized) => {
-      const [pre, , frag] = splitHref(u.#p.href);
+      const parts = splitHref(u.#p.href);
+      const pre = parts[0];
+      const frag = parts[2];
       const search = serialized === "" ? "" : "?" + serialized;
       u.#p = ObjectFreeze({ ...u.#p, search, href: pre + search + frag });
     };
@@ -250,7 +256,8 @@ class URL {
   }
   #adopt(p) {
     this.#p = p;
-    if (this.#params) paramsReplace(this.#params, parseUrlencoded(p.search.slice(1), []));
+    if (this.#params)
+      paramsReplace(this.#params, parseUrlencoded(StringPrototypeSlice(p.search, 1), []));
   }
   // The spec's setters (state-override parsing) are Node's, applied on the host.
   #set(name, v) {
@@ -317,7 +324,11 @@ class URL {
   get searchParams() {
     if (this.#params === null) {
       this.#params = new URLSearchParams(INTERNAL);
-      paramsAttach(this.#params, this, parseUrlencoded(this.#p.search.slice(1), []));
+      paramsAttach(
+        this.#params,
+        this,
+        parseUrlencoded(StringPrototypeSlice(this.#p.search, 1), []),
+      );
     }
     return this.#params;
   }

@@ -79,7 +79,11 @@ function describe(v) {
   if (typeof v !== "object") return typeof v;
   try {
     const ctor = v.constructor;
-    return ctor && typeof ctor.name === "string" ? "a " + ctor.name : "an object";
+    if (!ctor || typeof ctor.name !== "string") return "an object";
+    // A Proxy of a Response, or an object made to look like one.
+    return ctor.name === "Response"
+      ? "an object that only looks like a Response"
+      : "a " + ctor.name;
   } catch {
     return "an object";
   }
