@@ -12,7 +12,7 @@ import { request, startServer, type RunningServer } from "./helpers.js";
  * Replaces every method and getter in `targets` with one that throws, so any use by the
  * prelude fails the request. Originals the handlers need are captured first and exported.
  */
-const tamperModule = (targets: string) => `
+const tamperModule = (targets: string, when: "at load" | "in the handler" = "at load") => `
 export const R = Response, RS = ReadableStream, TE = TextEncoder, P = Promise, U8 = Uint8Array;
 export const MAP = new Map([[1, "one"]]);
 export const BYTES = new Uint8Array([0, 1, 2, 255, 254, 10, 13]);
@@ -21,6 +21,10 @@ const S = String, E = Error;
 const boom = (what) => function () { throw new E("tampered " + S(what) + " was used"); };
 const TA = gp(Uint8Array.prototype);
 const ArrayIterator = gp([][Symbol.iterator]());
+let done = false;
+export function tamper() {
+if (done) return;
+done = true;
 const targets = [${targets}];
 for (let t = 0; t < targets.length; t++) {
   const obj = targets[t][0], names = targets[t][1], getters = targets[t][2];
@@ -36,6 +40,8 @@ globalThis.Promise = boom("Promise");
 globalThis.String = boom("String");
 globalThis.Symbol = boom("Symbol");
 globalThis.TypeError = boom("TypeError");
+}
+${when === "at load" ? "tamper();" : ""}
 `;
 
 /** What the prelude's streams (the vendored reference implementation) leave alone. */
@@ -68,7 +74,7 @@ const ALL =
 `;
 
 const route = (body: string) =>
-  `import { R, RS, TE, P, U8, MAP, BYTES } from "./_lib/tamper.js";\n${body}`;
+  `import { R, RS, TE, P, U8, MAP, BYTES, tamper } from "./_lib/tamper.js";\n${body}`;
 
 let server: RunningServer;
 
@@ -88,7 +94,8 @@ beforeAll(async () => {
           await null;
           const body = await req.text();
           const form = await new R("a=1&b=%C3%A9", { headers: { "content-type": "application/x-www-form-urlencoded" } }).formData();
-          return new R(req.method + " " + body + " " + form.get("b") + " " + req.headers.get("X-Test"), { headers: { "set-cookie": "a=1" } });
+          const q = new URL(req.url).searchParams.get("q");
+          return new R(req.method + " " + body + " " + form.get("b") + " " + req.headers.get("X-Test") + " " + q, { headers: { "set-cookie": "a=1" } });
         };`),
         // Timers, a host operation (WebCrypto settles later), waitUntil and the console.
         "ops.js": route(`export default async (req, env, ctx) => {
@@ -158,6 +165,15 @@ beforeAll(async () => {
         // Not a Response at all, though it looks like one.
         "proxy.js": `export default () => new Proxy(new Response("p"), {});`,
       },
+      // Tampers inside its first handler call, after its module and the request are set up.
+      "late.test": {
+        "_lib/tamper.js": tamperModule(ALL, "in the handler"),
+        "index.js": route(`export default async (req) => {
+          tamper();
+          const text = await req.text();
+          return new R("late " + text + " " + new URL(req.url).searchParams.get("q"), { status: 202, headers: { "x-late": "1" } });
+        };`),
+      },
       "ok.test": { "index.js": `export default () => new Response("healthy");` },
     },
   });
@@ -206,9 +222,9 @@ describe("a site that replaces the built-ins the server relies on", () => {
   });
 
   it("reads its request (body, headers, form data) and answers from an async handler", async () => {
-    const r = await get("tamper.test", "/async", { method: "POST", body: "posted" });
+    const r = await get("tamper.test", "/async?q=query", { method: "POST", body: "posted" });
     expect(r.status, server.stderr()).toBe(200);
-    expect(r.text).toBe("POST posted é header value");
+    expect(r.text).toBe("POST posted é header value query");
     expect(r.headers["set-cookie"]).toEqual(["a=1"]);
   });
 
@@ -222,6 +238,17 @@ describe("a site that replaces the built-ins the server relies on", () => {
     await server.waitFor(
       /ops log \{ a: \[ 1, 'x' \], m: Map\(1\) \{ 1 => 'one' \} \} Uint8Array\(7\)/,
     );
+  });
+
+  it("that it replaces inside its handler, request after request", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await get("late.test", "/?q=" + i, { method: "POST", body: "b" + i });
+      expect(r.status, server.stderr()).toBe(202);
+      expect(r.text).toBe(`late b${i} ${i}`);
+      expect(r.headers["x-late"]).toBe("1");
+      expect(r.headers["content-length"]).toBe(String(r.text.length));
+    }
+    await healthy();
   });
 
   it("still fails cleanly with its own error when its handler throws", async () => {
