@@ -106,6 +106,10 @@ beforeAll(async () => {
           return new R("digest " + d[0] + " " + d[31]);
         };`),
         "empty.js": route(`export default () => new R(null, { status: 204 });`),
+        // Its streams break (the reference implementation calls what it replaced).
+        "stream.js": route(
+          `export default () => new R(new RS({ start(c) { c.enqueue("never sent"); c.close(); } }));`,
+        ),
         "throws.js": route(`export default () => { throw new Error("plain failure"); };`),
       },
       "stream.test": {
@@ -255,6 +259,16 @@ describe("a site that replaces the built-ins the server relies on", () => {
     const r = await get("tamper.test", "/throws");
     expect(r.status).toBe(500);
     await server.waitFor(/plain failure/);
+    await healthy();
+  });
+
+  it("that its streams rely on loses only that streamed body", async () => {
+    const outcome = await get("tamper.test", "/stream").then(
+      (r) => `status ${r.status}, ${r.body.includes("never sent") ? "sent" : "not sent"}`,
+      () => "aborted",
+    );
+    expect(["aborted", "status 500, not sent"]).toContain(outcome);
+    expect((await get("tamper.test", "/text")).status).toBe(201);
     await healthy();
   });
 

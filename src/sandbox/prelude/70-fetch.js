@@ -454,11 +454,28 @@ function readStreamInto(stream, onChunk, onDone, onError) {
   let stopped = false;
   let paused = false;
   let reader;
+  // The stream's own code may throw where it should reject (a site can break the reference
+  // implementation by replacing what it calls): that fails the body too, never the dispatcher.
+  const quietCancel = (reason) => {
+    try {
+      markHandled(streamCancelVia(reader, reason));
+    } catch {}
+  };
   const fail = (e) => {
     if (stopped) return;
     stopped = true;
-    if (reader) then(streamCancelVia(reader, e), noop, noop);
+    if (reader) quietCancel(e);
     onError(e);
+  };
+  const pull = () => {
+    let p;
+    try {
+      p = streamRead(reader);
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    then(p, step, fail);
   };
   try {
     if (!isReadableStream(stream)) throw new TypeError("the response body is not a ReadableStream");
@@ -472,7 +489,9 @@ function readStreamInto(stream, onChunk, onDone, onError) {
     if (stopped) return;
     if (r.done) {
       stopped = true;
-      streamRelease(reader);
+      try {
+        streamRelease(reader);
+      } catch {}
       onDone();
       return;
     }
@@ -489,20 +508,20 @@ function readStreamInto(stream, onChunk, onDone, onError) {
     } catch (e) {
       return fail(e);
     }
-    if (more) then(streamRead(reader), step, fail);
+    if (more) pull();
     else paused = true;
   };
-  then(streamRead(reader), step, fail);
+  pull();
   return {
     cancel(reason) {
       if (stopped) return;
       stopped = true;
-      then(streamCancelVia(reader, reason), noop, noop);
+      quietCancel(reason);
     },
     resume() {
       if (stopped || !paused) return;
       paused = false;
-      then(streamRead(reader), step, fail);
+      pull();
     },
   };
 }

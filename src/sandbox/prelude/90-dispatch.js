@@ -142,7 +142,9 @@ function finish(id, response) {
   }
   if (!host.respond(meta)) {
     // Refused (a bad header) or no longer wanted: nobody will read this body.
-    markHandled(streamCancel(parts.body, "response refused"));
+    try {
+      markHandled(streamCancel(parts.body, "response refused"));
+    } catch {} // a stream the site broke: nothing more to do
     return;
   }
   streamReaders.set(id, true);
