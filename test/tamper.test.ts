@@ -22,6 +22,7 @@ const boom = (what) => function () { throw new E("tampered " + S(what) + " was u
 const TA = gp(Uint8Array.prototype);
 const ArrayIterator = gp([][Symbol.iterator]());
 let done = false;
+export const locked = [];
 export function tamper() {
 if (done) return;
 done = true;
@@ -31,6 +32,9 @@ for (let t = 0; t < targets.length; t++) {
   for (let i = 0; i < names.length; i++) dp(obj, names[i], { value: boom(names[i]), writable: true, configurable: true });
   for (let i = 0; getters && i < getters.length; i++) dp(obj, getters[i], { get: boom(getters[i]), configurable: true });
 }
+// Locked by the prelude, since every promise reaction looks them up: the attempt fails.
+try { Promise.prototype.constructor = 1; } catch { locked[locked.length] = "constructor"; }
+try { dp(Promise, Symbol.species, { get: () => 1 }); } catch { locked[locked.length] = "species"; }
 globalThis.Response = boom("Response");
 globalThis.Headers = boom("Headers");
 globalThis.ReadableStream = boom("ReadableStream");
@@ -86,6 +90,8 @@ beforeAll(async () => {
         "text.js": route(
           `export default () => new R("hello\\nworld", { status: 201, headers: { "x-one": "1", "X-Two": "two" } });`,
         ),
+        "locked.js": `import { R, locked } from "./_lib/tamper.js";
+          export default async () => { await null; return new R(locked[0] + "," + locked[1]); };`,
         "json.js": route(`export default () => R.json({ a: [1, "é"] }, { status: 202 });`),
         "bytes.js": route(
           `export default () => new R(BYTES, { headers: { "content-type": "application/x-test" } });`,
@@ -208,6 +214,12 @@ describe("a site that replaces the built-ins the server relies on", () => {
       expect(r.headers["content-length"]).toBe("11");
     }
     await healthy();
+  });
+
+  it("cannot replace what every promise reaction looks up", async () => {
+    const r = await get("tamper.test", "/locked");
+    expect(r.status, server.stderr()).toBe(200);
+    expect(r.text).toBe("constructor,species");
   });
 
   it("gets Response.json, bytes and an empty body delivered exactly", async () => {

@@ -123,6 +123,13 @@ function arrayCopy(a, start) {
   return out;
 }
 
+// Every reaction the server's code registers, through the captured then as through await, looks
+// up promise.constructor and its Symbol.species (SpeciesConstructor): replaced, they could make
+// every then throw. So these two are locked rather than captured (a site can still subclass
+// Promise, or replace the global).
+Object.defineProperty(Promise.prototype, "constructor", { writable: false, configurable: false });
+Object.defineProperty(Promise, Symbol.species, { configurable: false });
+
 // A promise's then, as it was: the dispatcher's and the streams' own promises settle through it.
 function then(p, onFulfilled, onRejected) {
   return PromisePrototypeThen(p, onFulfilled, onRejected);
