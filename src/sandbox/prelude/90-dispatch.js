@@ -225,6 +225,18 @@ function run(id, fn, request) {
  */
 function settleOf(v, onFulfilled, onRejected) {
   if (v === null || (typeof v !== "object" && typeof v !== "function")) return false;
+  let method;
+  try {
+    if (ObjectGetPrototypeOf(v) === PromisePrototype) {
+      then(v, onFulfilled, onRejected);
+      return true;
+    }
+    method = v.then;
+  } catch (e) {
+    onRejected(e);
+    return true;
+  }
+  if (typeof method !== "function") return false;
   let called = false;
   const once = (f) => (x) => {
     if (called) return;
@@ -232,12 +244,6 @@ function settleOf(v, onFulfilled, onRejected) {
     f(x);
   };
   try {
-    if (ObjectGetPrototypeOf(v) === PromisePrototype) {
-      then(v, onFulfilled, onRejected);
-      return true;
-    }
-    const method = v.then;
-    if (typeof method !== "function") return false;
     FunctionPrototypeCall(method, v, once(onFulfilled), once(onRejected));
   } catch (e) {
     once(onRejected)(e);
