@@ -302,6 +302,14 @@ const entry = {
   },
 };
 
+/** a without its first k items, in place (as fast as slice, and no Symbol.species). */
+function dropFirst(a, k) {
+  const n = a.length > k ? a.length - k : 0;
+  for (let i = 0; i < n; i++) a[i] = a[i + k];
+  a.length = n;
+  return a;
+}
+
 /** metaText: id, method, url, route, then header names and values, split at "\n". */
 function dispatchOne(metaText, body) {
   const f = StringPrototypeSplit(metaText, "\n");
@@ -309,8 +317,9 @@ function dispatchOne(metaText, body) {
   const m = { r: f[3] };
   let request;
   try {
-    const flat = arrayCopy(f, 4);
-    request = newIncomingRequest(f[2], f[1], flat, body, undefined);
+    const url = f[2];
+    const method = f[1];
+    request = newIncomingRequest(url, method, dropFirst(f, 4), body, undefined);
   } catch (e) {
     failRequest(id, "throw", e);
     return;
