@@ -31,6 +31,10 @@ export default {
     const hmac = await s.importKey("raw", unb64(M.hmac), { name: "HMAC", hash: "SHA-256" }, true, ["sign", "verify"]);
     await put("hmac", async () => b64(await s.sign("HMAC", hmac, msg)));
     await put("hmac verify", async () => [await s.verify("HMAC", hmac, unb64(M.hmacSig), msg), await s.verify("HMAC", hmac, unb64(M.hmacSig), te("other"))]);
+    await put("hmac clone", async () => {
+      const c = structuredClone({ k: hmac }).k;
+      return [c instanceof CryptoKey, c !== hmac, c.algorithm !== hmac.algorithm, c.algorithm.name, c.algorithm.hash.name, c.usages.join(), c.extractable, b64(await s.sign("HMAC", c, msg))];
+    });
     const aes = await s.importKey("raw", unb64(M.aes), "AES-GCM", true, ["encrypt", "decrypt"]);
     const iv = unb64(M.iv);
     await put("aes-gcm", async () => b64(await s.encrypt({ name: "AES-GCM", iv, additionalData: te("aad"), tagLength: 96 }, aes, msg)));
@@ -204,6 +208,19 @@ describe("crypto.subtle matches Node's WebCrypto", () => {
   it("HMAC", async () => {
     expect(out.hmac).toBe(M.hmacSig);
     expect(out["hmac verify"]).toEqual([true, false]);
+  });
+
+  it("a structured clone of a key is a new CryptoKey over the same key", () => {
+    expect(out["hmac clone"]).toEqual([
+      true,
+      true,
+      true,
+      "HMAC",
+      "SHA-256",
+      "sign,verify",
+      true,
+      M.hmacSig,
+    ]);
   });
 
   it("AES-GCM, AES-CBC, AES-CTR", async () => {

@@ -48,6 +48,12 @@ export default {
       try { Response.redirect("http://x/", 200); } catch { threw = true; }
       return r.status === 301 && r.headers.get("location") === "http://x/y" && threw;
     });
+    // A body string is a USVString: a lone surrogate reads back as U+FFFD, every way.
+    await check("Response text of a lone surrogate", async () =>
+      (await new Response("a\uD800").text()) === "a\uFFFD" &&
+      (await new Response(JSON.stringify("\uD800")).json()) === "\uD800" &&
+      (await new Request("http://x/", { method: "POST", body: "\uD800" }).text()) === "\uFFFD" &&
+      (await new Response("\uD800").clone().text()) === "\uFFFD");
     await check("Response body stream", async () => {
       const r = new Response("abc");
       const reader = r.body.getReader();
@@ -159,7 +165,7 @@ describe("sandbox globals", () => {
   });
 
   it("all checks ran", () => {
-    expect(result.checks.length).toBe(24);
+    expect(result.checks.length).toBe(25);
   });
 
   it.each([
@@ -170,6 +176,7 @@ describe("sandbox globals", () => {
     "Response.json",
     "Response.redirect",
     "Response body stream",
+    "Response text of a lone surrogate",
     "Headers",
     "ReadableStream",
     "Blob",

@@ -33,6 +33,7 @@ function deferred(name: string, file: string): string {
 
 type Part = string | (() => string);
 const ORDER: Part[] = [
+  "05-primordials.js",
   "10-base.js",
   "12-instance.js",
   "15-host-async.js",

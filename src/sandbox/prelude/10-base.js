@@ -53,14 +53,49 @@ function isCallable(v) {
 
 // WebIDL USVString: lone surrogates become U+FFFD.
 function toUSVString(v) {
-  return String(v).toWellFormed();
+  return StringPrototypeToWellFormed(typeof v === "string" ? v : String(v));
+}
+
+// Brand checks and views read through the captured getters, never the object's own (which a
+// site may define to lie about where the bytes are).
+const SharedArrayBufferCtor = globalThis.SharedArrayBuffer;
+const TypedArrayPrototypeGetToStringTag = getterOf(TypedArrayPrototype, SymbolToStringTag);
+const DataViewPrototypeGetBuffer = getterOf(DataView.prototype, "buffer");
+const DataViewPrototypeGetByteOffset = getterOf(DataView.prototype, "byteOffset");
+const DataViewPrototypeGetByteLength = getterOf(DataView.prototype, "byteLength");
+
+function isTypedArray(v) {
+  return TypedArrayPrototypeGetToStringTag(v) !== undefined;
+}
+
+function isArrayBuffer(v) {
+  if (!isObject(v)) return false;
+  try {
+    ArrayBufferPrototypeGetByteLength(v); // throws for anything else, SharedArrayBuffer too
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // A Uint8Array over the bytes of a BufferSource (no copy), or null if v is not one.
 function bytesOf(v) {
-  if (v instanceof ArrayBuffer) return new Uint8Array(v);
-  if (ArrayBufferIsView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  if (typeof SharedArrayBuffer === "function" && v instanceof SharedArrayBuffer) {
+  if (isTypedArray(v)) {
+    return new Uint8Array(
+      TypedArrayPrototypeGetBuffer(v),
+      TypedArrayPrototypeGetByteOffset(v),
+      TypedArrayPrototypeGetByteLength(v),
+    );
+  }
+  if (ArrayBufferIsView(v)) {
+    return new Uint8Array(
+      DataViewPrototypeGetBuffer(v),
+      DataViewPrototypeGetByteOffset(v),
+      DataViewPrototypeGetByteLength(v),
+    );
+  }
+  if (isArrayBuffer(v)) return new Uint8Array(v);
+  if (typeof SharedArrayBufferCtor === "function" && v instanceof SharedArrayBufferCtor) {
     return new Uint8Array(v);
   }
   return null;
@@ -68,11 +103,16 @@ function bytesOf(v) {
 
 // A standalone ArrayBuffer holding exactly the bytes of a Uint8Array.
 function bufferOf(u8) {
-  const b = u8.buffer;
-  if (u8.byteOffset === 0 && u8.byteLength === b.byteLength && b instanceof ArrayBuffer) {
+  const b = TypedArrayPrototypeGetBuffer(u8);
+  const length = TypedArrayPrototypeGetByteLength(u8);
+  if (
+    TypedArrayPrototypeGetByteOffset(u8) === 0 &&
+    isArrayBuffer(b) &&
+    ArrayBufferPrototypeGetByteLength(b) === length
+  ) {
     return b;
   }
-  return b.slice(u8.byteOffset, u8.byteOffset + u8.byteLength);
+  return TypedArrayPrototypeGetBuffer(new Uint8Array(u8));
 }
 
 function copyBytes(u8) {
@@ -82,30 +122,30 @@ function copyBytes(u8) {
 function concatBytes(parts) {
   if (parts.length === 1) return parts[0];
   let total = 0;
-  for (let i = 0; i < parts.length; i++) total += parts[i].byteLength;
+  for (let i = 0; i < parts.length; i++) total += TypedArrayPrototypeGetByteLength(parts[i]);
   const out = new Uint8Array(total);
   let at = 0;
   for (let i = 0; i < parts.length; i++) {
-    out.set(parts[i], at);
-    at += parts[i].byteLength;
+    TypedArrayPrototypeSet(out, parts[i], at);
+    at += TypedArrayPrototypeGetByteLength(parts[i]);
   }
   return out;
 }
 
 // USVString: lone surrogates become U+FFFD here, which also keeps the crossing on its fast path.
 function utf8Encode(text) {
-  return new Uint8Array(host.encode(text.toWellFormed()));
+  return new Uint8Array(host.encode(StringPrototypeToWellFormed(text)));
 }
 
 // UTF-8 decode as the Encoding spec's "UTF-8 decode": a leading BOM is dropped unless keepBOM
 // ("UTF-8 decode without BOM"). The host is always handed bytes without a BOM, so its own BOM
 // policy does not matter.
 function utf8Decode(u8, fatal, keepBOM) {
-  const len = u8.byteLength;
+  const len = TypedArrayPrototypeGetByteLength(u8);
   if (len === 0) return "";
+  const start = TypedArrayPrototypeGetByteOffset(u8);
   if (!(len >= 3 && u8[0] === 0xef && u8[1] === 0xbb && u8[2] === 0xbf)) {
-    if (u8.byteOffset === 0 && len === u8.buffer.byteLength) return hostDecode(u8.buffer, fatal);
-    return hostDecode(u8.buffer.slice(u8.byteOffset, u8.byteOffset + len), fatal);
+    return hostDecode(bufferOf(u8), fatal);
   }
   let prefix = keepBOM ? "\ufeff" : "";
   let off = 3;
@@ -114,7 +154,8 @@ function utf8Decode(u8, fatal, keepBOM) {
     off += 3;
   }
   if (off === len) return prefix;
-  return prefix + hostDecode(u8.buffer.slice(u8.byteOffset + off, u8.byteOffset + len), fatal);
+  const rest = new Uint8Array(TypedArrayPrototypeGetBuffer(u8), start + off, len - off);
+  return prefix + hostDecode(bufferOf(rest), fatal);
 }
 
 function hostDecode(buffer, fatal) {
@@ -136,7 +177,11 @@ function exceptionText(e) {
       head = "Error";
     }
     const stack = typeof e.stack === "string" ? e.stack : "";
-    return stack ? `${head}\n${stack.replace(/\n$/, "")}` : head;
+    const trimmed =
+      stack !== "" && StringPrototypeCharCodeAt(stack, stack.length - 1) === 10
+        ? StringPrototypeSlice(stack, 0, -1)
+        : stack;
+    return trimmed ? `${head}\n${trimmed}` : head;
   }
   try {
     return `Uncaught ${typeof e === "string" ? e : inspect(e)}`;
@@ -153,7 +198,7 @@ function reportException(e) {
 }
 
 function markHandled(p) {
-  p.then(undefined, noop);
+  then(p, undefined, noop);
   return p;
 }
 
@@ -169,7 +214,7 @@ function newDeferred() {
 // Runs fn and always gives a promise, also when fn throws synchronously.
 function promiseCall(fn, thisArg, arg) {
   try {
-    return PromiseResolve(fn.call(thisArg, arg));
+    return PromiseResolve(FunctionPrototypeCall(fn, thisArg, arg));
   } catch (e) {
     return PromiseReject(e);
   }
@@ -178,14 +223,14 @@ function promiseCall(fn, thisArg, arg) {
 // HTTP token characters (header names, methods).
 const TOKEN_CHARS = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-  TOKEN_CHARS[c.charCodeAt(0)] = 1;
+  TOKEN_CHARS[StringPrototypeCharCodeAt(c, 0)] = 1;
 }
 
 function isToken(s) {
   const n = s.length;
   if (n === 0) return false;
   for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(s, i);
     if (c > 127 || TOKEN_CHARS[c] === 0) return false;
   }
   return true;
@@ -258,14 +303,14 @@ defineGlobal("DOMException", DOMException);
 
 // HTTP header names and values (used by Headers, Request and Response).
 // Header names seen before -> lower case: most responses reuse a handful of names.
-const HEADER_NAMES = new Map();
+const HEADER_NAMES = new SafeMap();
 
 function headerName(name) {
   if (typeof name !== "string") name = String(name);
   const known = HEADER_NAMES.get(name);
   if (known !== undefined) return known;
   if (!isToken(name)) throw new TypeError(`Invalid header name: "${name}"`);
-  const lower = name.toLowerCase();
+  const lower = StringPrototypeToLowerCase(name);
   if (HEADER_NAMES.size < 512) HEADER_NAMES.set(name, lower);
   return lower;
 }
@@ -274,23 +319,35 @@ function headerName(name) {
 function hostHeaderName(name) {
   const known = HEADER_NAMES.get(name);
   if (known !== undefined) return known;
-  const lower = name.toLowerCase();
+  const lower = StringPrototypeToLowerCase(name);
   if (HEADER_NAMES.size < 512 && isToken(name)) HEADER_NAMES.set(name, lower);
   return lower;
 }
 
 // A value needing work: leading/trailing whitespace, NUL/CR/LF, or not a ByteString. A regex
 // beats a charCodeAt loop by far in QuickJS.
+// (Only the captured exec is called on these: test and replace would look `exec` up again.)
 const HEADER_VALUE_SLOW = /^[\t\n\r ]|[\t\n\r ]$|[\0\n\r]|[^\0-\xff]/;
-const HEADER_VALUES = new Map(); // short values seen before, already valid
+const HEADER_VALUE_BAD = /[\0\n\r]|[^\0-\xff]/;
+const HEADER_VALUES = new SafeMap(); // short values seen before, already valid
+
+function isHTTPWhitespace(c) {
+  return c === 9 || c === 10 || c === 13 || c === 32;
+}
 
 // Strips leading and trailing HTTP whitespace; rejects NUL, CR, LF and non-ByteString values.
 function headerValue(value) {
   let v = typeof value === "string" ? value : String(value);
   if (HEADER_VALUES.has(v)) return v;
-  if (HEADER_VALUE_SLOW.test(v)) {
-    v = v.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "");
-    if (/[\0\n\r]|[^\0-\xff]/.test(v)) throw new TypeError(`Invalid header value: "${v}"`);
+  if (RegExpPrototypeExec(HEADER_VALUE_SLOW, v) !== null) {
+    let from = 0;
+    let to = v.length;
+    while (from < to && isHTTPWhitespace(StringPrototypeCharCodeAt(v, from))) from++;
+    while (to > from && isHTTPWhitespace(StringPrototypeCharCodeAt(v, to - 1))) to--;
+    v = StringPrototypeSlice(v, from, to);
+    if (RegExpPrototypeExec(HEADER_VALUE_BAD, v) !== null) {
+      throw new TypeError(`Invalid header value: "${v}"`);
+    }
   } else if (v.length <= 64 && HEADER_VALUES.size < 1024) HEADER_VALUES.set(v, true);
   return v;
 }
@@ -314,7 +371,7 @@ function headersFill(list, init) {
   if (!isObject(init)) throw new TypeError("Headers: init must be an object");
   if (isHeaders(init)) {
     const src = headersList(init);
-    for (let i = 0; i < src.length; i++) list.push(src[i]);
+    for (let i = 0; i < src.length; i++) ArrayPrototypePush(list, src[i]);
     return list;
   }
   const method = webidlIteratorMethod(init, "Headers");
@@ -327,22 +384,24 @@ function headersFill(list, init) {
           (v) => v,
           "Headers",
         );
-  for (let i = 0; i < flat.length; i += 2) list.push(headerName(flat[i]), headerValue(flat[i + 1]));
+  for (let i = 0; i < flat.length; i += 2) {
+    ArrayPrototypePush(list, headerName(flat[i]), headerValue(flat[i + 1]));
+  }
   return list;
 }
 
 // The spec's "sort and combine": names sorted, values of one name joined, set-cookie kept apart.
 function sortAndCombine(list) {
   const idx = [];
-  for (let i = 0; i < list.length; i += 2) idx.push(i);
-  idx.sort((a, b) => (list[a] < list[b] ? -1 : list[a] > list[b] ? 1 : a - b));
+  for (let i = 0; i < list.length; i += 2) ArrayPrototypePush(idx, i);
+  ArrayPrototypeSort(idx, (a, b) => (list[a] < list[b] ? -1 : list[a] > list[b] ? 1 : a - b));
   const out = [];
   for (let k = 0; k < idx.length; k++) {
     const name = list[idx[k]];
     const value = list[idx[k] + 1];
     const last = out.length - 1;
     if (last >= 0 && out[last][0] === name && name !== "set-cookie") out[last][1] += ", " + value;
-    else out.push([name, value]);
+    else ArrayPrototypePush(out, [name, value]);
   }
   return out;
 }

@@ -11,14 +11,16 @@ const hostIntrinsics = [
         : name === "SyntaxError"
           ? new SyntaxError(message)
           : new Error(message);
-    if (C === null && name !== "SyntaxError") e.name = name;
+    if (C === null && name !== "SyntaxError") {
+      ObjectDefineProperty(e, "name", { value: name, writable: true, configurable: true });
+    }
     return e;
   },
 ];
 
 // Host operations that finish later (host/async-ops.ts): a host function starts one and returns
 // a ticket; when it settles, the host calls entry.settle(ticket, ok, ...values), which lands here.
-const hostOps = new Map(); // ticket -> { resolve, reject, decode }
+const hostOps = new SafeMap(); // ticket -> { resolve, reject, decode }
 
 // The promise for a ticket; decode turns the host's values into the result.
 function hostOperation(ticket, decode) {

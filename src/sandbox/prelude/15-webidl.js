@@ -1,9 +1,8 @@
 // WebIDL argument conversions the constructors share (Headers, URLSearchParams, Blob, Event):
 // records read keys in [[OwnPropertyKeys]] order, descriptor then value per key; sequences go
 // through the object's own @@iterator, whatever it is; dictionaries are objects or null.
-const ReflectOwnKeys = Reflect.ownKeys;
 // [[GetOwnProperty]] without allocating a descriptor: the hot path is `{ headers: {...} }`.
-const propertyIsEnumerable = ObjectPrototype.propertyIsEnumerable;
+const propertyIsEnumerable = uncurryThis(ObjectPrototype.propertyIsEnumerable);
 
 // WebIDL DOMString: ToString, which throws for a Symbol (String(symbol) does not).
 function toDOMString(v) {
@@ -17,9 +16,9 @@ function webidlRecord(o, convertKey, convertValue, what) {
   const keys = ReflectOwnKeys(o);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
-    if (!propertyIsEnumerable.call(o, key)) continue;
+    if (!propertyIsEnumerable(o, key)) continue;
     if (typeof key === "symbol") throw new TypeError(`${what}: a key is a Symbol`);
-    out.push(convertKey(key), convertValue(o[key]));
+    ArrayPrototypePush(out, convertKey(key), convertValue(o[key]));
   }
   return out;
 }
@@ -34,15 +33,15 @@ function webidlIteratorMethod(o, what) {
 
 // sequence<T> through an iterator method already looked up.
 function webidlSequence(o, method, convert, what) {
-  const it = method.call(o);
+  const it = FunctionPrototypeCall(method, o);
   if (!isObject(it)) throw new TypeError(`${what}: the iterator is not an object`);
   const next = it.next;
   const out = [];
   for (;;) {
-    const r = next.call(it);
+    const r = FunctionPrototypeCall(next, it);
     if (!isObject(r)) throw new TypeError(`${what}: an iterator result is not an object`);
     if (r.done) return out;
-    out.push(convert(r.value));
+    ArrayPrototypePush(out, convert(r.value));
   }
 }
 
@@ -58,7 +57,7 @@ function webidlPairs(o, method, convert, what) {
       if (m === undefined) throw new TypeError(`${what}: each item must be a [name, value] pair`);
       const a = webidlSequence(pair, m, convert, what);
       if (a.length !== 2) throw new TypeError(`${what}: each pair must have exactly two items`);
-      out.push(a[0], a[1]);
+      ArrayPrototypePush(out, a[0], a[1]);
     },
     what,
   );

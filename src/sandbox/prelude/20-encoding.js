@@ -17,16 +17,16 @@ class TextEncoder {
     const cap = destination.length;
     if (n * 3 <= cap) {
       const all = utf8Encode(s); // fits for sure: let the host do it
-      destination.set(all);
+      TypedArrayPrototypeSet(destination, all);
       return { read: n, written: all.length };
     }
     let read = 0;
     let written = 0;
     while (read < n) {
-      let c = s.charCodeAt(read);
+      let c = StringPrototypeCharCodeAt(s, read);
       let units = 1;
       if (c >= 0xd800 && c <= 0xdfff) {
-        const d = read + 1 < n ? s.charCodeAt(read + 1) : 0;
+        const d = read + 1 < n ? StringPrototypeCharCodeAt(s, read + 1) : 0;
         if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
           c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
           units = 2;
@@ -140,7 +140,7 @@ defineGlobal("TextDecoder", TextDecoder);
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+for (let i = 0; i < 64; i++) B64_INDEX[StringPrototypeCharCodeAt(B64, i)] = i;
 
 function invalidCharacter(message) {
   return new DOMException(message, "InvalidCharacterError");
@@ -151,26 +151,28 @@ function btoa(data) {
   const s = String(data);
   const n = s.length;
   for (let i = 0; i < n; i++) {
-    if (s.charCodeAt(i) > 0xff) throw invalidCharacter("btoa: string contains characters > 0xFF");
+    if (StringPrototypeCharCodeAt(s, i) > 0xff)
+      throw invalidCharacter("btoa: string contains characters > 0xFF");
   }
   let out = "";
   let chunk = [];
   for (let i = 0; i < n; i += 3) {
-    const a = s.charCodeAt(i);
-    const b = i + 1 < n ? s.charCodeAt(i + 1) : 0;
-    const c = i + 2 < n ? s.charCodeAt(i + 2) : 0;
-    chunk.push(
-      B64.charCodeAt(a >> 2),
-      B64.charCodeAt(((a & 3) << 4) | (b >> 4)),
-      i + 1 < n ? B64.charCodeAt(((b & 15) << 2) | (c >> 6)) : 61,
-      i + 2 < n ? B64.charCodeAt(c & 63) : 61,
+    const a = StringPrototypeCharCodeAt(s, i);
+    const b = i + 1 < n ? StringPrototypeCharCodeAt(s, i + 1) : 0;
+    const c = i + 2 < n ? StringPrototypeCharCodeAt(s, i + 2) : 0;
+    ArrayPrototypePush(
+      chunk,
+      StringPrototypeCharCodeAt(B64, a >> 2),
+      StringPrototypeCharCodeAt(B64, ((a & 3) << 4) | (b >> 4)),
+      i + 1 < n ? StringPrototypeCharCodeAt(B64, ((b & 15) << 2) | (c >> 6)) : 61,
+      i + 2 < n ? StringPrototypeCharCodeAt(B64, c & 63) : 61,
     );
     if (chunk.length >= 8192) {
-      out += StringFromCharCode.apply(null, chunk);
+      out += ReflectApply(StringFromCharCode, null, chunk);
       chunk = [];
     }
   }
-  return out + StringFromCharCode.apply(null, chunk);
+  return out + ReflectApply(StringFromCharCode, null, chunk);
 }
 
 // Forgiving-base64 decode (HTML spec).
@@ -179,8 +181,8 @@ function atob(data) {
   let s = String(data);
   if (/[\t\n\f\r ]/.test(s)) s = s.replace(/[\t\n\f\r ]+/g, "");
   let n = s.length;
-  if (n % 4 === 0 && n > 0 && s.charCodeAt(n - 1) === 61) {
-    n -= s.charCodeAt(n - 2) === 61 ? 2 : 1;
+  if (n % 4 === 0 && n > 0 && StringPrototypeCharCodeAt(s, n - 1) === 61) {
+    n -= StringPrototypeCharCodeAt(s, n - 2) === 61 ? 2 : 1;
   }
   if (n % 4 === 1)
     throw invalidCharacter("atob: the string to be decoded is not correctly encoded");
@@ -189,33 +191,33 @@ function atob(data) {
   let acc = 0;
   let bits = 0;
   for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(s, i);
     const v = c < 128 ? B64_INDEX[c] : -1;
     if (v < 0) throw invalidCharacter("atob: the string to be decoded is not correctly encoded");
     acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      chunk.push((acc >> bits) & 0xff);
+      ArrayPrototypePush(chunk, (acc >> bits) & 0xff);
       if (chunk.length >= 8192) {
-        out += StringFromCharCode.apply(null, chunk);
+        out += ReflectApply(StringFromCharCode, null, chunk);
         chunk = [];
       }
     }
   }
-  return out + StringFromCharCode.apply(null, chunk);
+  return out + ReflectApply(StringFromCharCode, null, chunk);
 }
 defineGlobal("btoa", btoa);
 defineGlobal("atob", atob);
 
 const HEX_BYTE = [];
 for (let i = 0; i < 256; i++)
-  HEX_BYTE.push("%" + (i < 16 ? "0" : "") + i.toString(16).toUpperCase());
+  ArrayPrototypePush(HEX_BYTE, "%" + (i < 16 ? "0" : "") + i.toString(16).toUpperCase());
 
 // application/x-www-form-urlencoded: bytes left as they are (space becomes '+').
 const FORM_SAFE = new Uint8Array(128);
 for (const c of "*-._0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
-  FORM_SAFE[c.charCodeAt(0)] = 1;
+  FORM_SAFE[StringPrototypeCharCodeAt(c, 0)] = 1;
 }
 // Userinfo percent-encode set, for the username and password setters.
 const USERINFO_SAFE = new Uint8Array(128);
@@ -226,9 +228,9 @@ USERINFO_SAFE[37] = 1; // '%' stays, as the spec leaves it
 
 // Code point at s[i] (lone surrogates become U+FFFD).
 function codePointAt(s, i, n) {
-  const c = s.charCodeAt(i);
+  const c = StringPrototypeCharCodeAt(s, i);
   if (c < 0xd800 || c > 0xdfff) return c;
-  const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+  const d = i + 1 < n ? StringPrototypeCharCodeAt(s, i + 1) : 0;
   if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff)
     return 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
   return 0xfffd;
@@ -253,13 +255,13 @@ function percentEncode(s, safe, spaceAsPlus) {
   const n = s.length;
   let i = 0;
   for (; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(s, i);
     if (c >= 128 || safe[c] === 0) break;
   }
   if (i === n) return s;
-  let out = s.slice(0, i);
+  let out = StringPrototypeSlice(s, 0, i);
   for (; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(s, i);
     if (c < 128) {
       if (safe[c] === 1) out += s[i];
       else out += c === 32 && spaceAsPlus ? "+" : HEX_BYTE[c];
@@ -281,10 +283,10 @@ function hexValue(c) {
 
 // Percent-decodes, then UTF-8 decodes without BOM, as the urlencoded parser does.
 function decodeFormComponent(s) {
-  if (s.includes("+")) s = s.replaceAll("+", " ");
-  if (!s.includes("%")) return s.toWellFormed();
+  if (StringPrototypeIncludes(s, "+")) s = StringPrototypeReplaceAll(s, "+", " ");
+  if (!StringPrototypeIncludes(s, "%")) return StringPrototypeToWellFormed(s);
   const bytes = utf8Encode(s);
-  const n = bytes.length;
+  const n = TypedArrayPrototypeGetByteLength(bytes);
   const out = new Uint8Array(n);
   let j = 0;
   for (let i = 0; i < n; i++) {
@@ -300,24 +302,25 @@ function decodeFormComponent(s) {
     }
     out[j++] = b;
   }
-  return utf8Decode(out.subarray(0, j), false, true);
+  return utf8Decode(new Uint8Array(TypedArrayPrototypeGetBuffer(out), 0, j), false, true);
 }
 
 function parseUrlencoded(s, list) {
   const n = s.length;
   let start = 0;
   while (start < n) {
-    let amp = s.indexOf("&", start);
+    let amp = StringPrototypeIndexOf(s, "&", start);
     if (amp < 0) amp = n;
     if (amp > start) {
-      const eq = s.indexOf("=", start);
+      const eq = StringPrototypeIndexOf(s, "=", start);
       if (eq >= 0 && eq < amp) {
-        list.push(
-          decodeFormComponent(s.slice(start, eq)),
-          decodeFormComponent(s.slice(eq + 1, amp)),
+        ArrayPrototypePush(
+          list,
+          decodeFormComponent(StringPrototypeSlice(s, start, eq)),
+          decodeFormComponent(StringPrototypeSlice(s, eq + 1, amp)),
         );
       } else {
-        list.push(decodeFormComponent(s.slice(start, amp)), "");
+        ArrayPrototypePush(list, decodeFormComponent(StringPrototypeSlice(s, start, amp)), "");
       }
     }
     start = amp + 1;

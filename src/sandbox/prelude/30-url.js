@@ -8,7 +8,8 @@ function pairsGet(list, name) {
 
 function pairsGetAll(list, name) {
   const out = [];
-  for (let i = 0; i < list.length; i += 2) if (list[i] === name) out.push(list[i + 1]);
+  for (let i = 0; i < list.length; i += 2)
+    if (list[i] === name) ArrayPrototypePush(out, list[i + 1]);
   return out;
 }
 
@@ -24,7 +25,7 @@ function pairsWithout(list, name, value) {
   const out = [];
   for (let i = 0; i < list.length; i += 2) {
     if (list[i] !== name || (value !== undefined && list[i + 1] !== value)) {
-      out.push(list[i], list[i + 1]);
+      ArrayPrototypePush(out, list[i], list[i + 1]);
     }
   }
   return out;
@@ -35,20 +36,20 @@ function pairsSet(list, name, value) {
   const out = [];
   let found = false;
   for (let i = 0; i < list.length; i += 2) {
-    if (list[i] !== name) out.push(list[i], list[i + 1]);
+    if (list[i] !== name) ArrayPrototypePush(out, list[i], list[i + 1]);
     else if (!found) {
-      out.push(name, value);
+      ArrayPrototypePush(out, name, value);
       found = true;
     }
   }
-  if (!found) out.push(name, value);
+  if (!found) ArrayPrototypePush(out, name, value);
   return out;
 }
 
 function pairsForEach(owner, getList, callback, thisArg) {
   if (!isCallable(callback)) throw new TypeError("forEach: callback is not a function");
   for (let i = 0; i < getList().length; i += 2) {
-    callback.call(thisArg, getList()[i + 1], getList()[i], owner);
+    FunctionPrototypeCall(callback, thisArg, getList()[i + 1], getList()[i], owner);
   }
 }
 
@@ -90,6 +91,8 @@ let paramsAttach; // (params, url, list) for URL.searchParams
 let paramsEntries; // the original URLSearchParams.prototype.entries
 let paramsReplace; // (params, list) after the URL's query changed
 let urlSetQuery; // (url, serialized) after the params changed
+let isParams; // (v) -> boolean
+let paramsSerialize; // (params) -> application/x-www-form-urlencoded text
 
 class URLSearchParams {
   #list = [];
@@ -100,17 +103,20 @@ class URLSearchParams {
     if (isObject(init)) {
       const method = webidlIteratorMethod(init, "URLSearchParams");
       if (#list in init && method === paramsEntries) {
-        this.#list = init.#list.slice();
+        this.#list = arrayCopy(init.#list, 0);
         return;
       }
       const flat =
         method !== undefined
           ? webidlPairs(init, method, toUSVString, "URLSearchParams")
           : webidlRecord(init, toUSVString, toUSVString, "URLSearchParams");
-      for (let i = 0; i < flat.length; i++) list.push(flat[i]);
+      for (let i = 0; i < flat.length; i++) ArrayPrototypePush(list, flat[i]);
     } else {
       const s = toUSVString(init);
-      parseUrlencoded(s.charCodeAt(0) === 63 ? s.slice(1) : s, list);
+      parseUrlencoded(
+        StringPrototypeCharCodeAt(s, 0) === 63 ? StringPrototypeSlice(s, 1) : s,
+        list,
+      );
     }
   }
   static {
@@ -123,6 +129,8 @@ class URLSearchParams {
     paramsReplace = (p, list) => {
       p.#list = list;
     };
+    isParams = (v) => isObject(v) && #list in v;
+    paramsSerialize = (p) => serializeUrlencoded(p.#list);
   }
   #update() {
     if (this.#url) urlSetQuery(this.#url, serializeUrlencoded(this.#list));
@@ -131,7 +139,7 @@ class URLSearchParams {
     return this.#list.length >> 1;
   }
   append(name, value) {
-    this.#list.push(toUSVString(name), toUSVString(value));
+    ArrayPrototypePush(this.#list, toUSVString(name), toUSVString(value));
     this.#update();
   }
   delete(name, value) {
@@ -160,10 +168,10 @@ class URLSearchParams {
   sort() {
     const list = this.#list;
     const idx = [];
-    for (let i = 0; i < list.length; i += 2) idx.push(i);
+    for (let i = 0; i < list.length; i += 2) ArrayPrototypePush(idx, i);
     idx.sort((a, b) => (list[a] < list[b] ? -1 : list[a] > list[b] ? 1 : a - b));
     const out = [];
-    for (const i of idx) out.push(list[i], list[i + 1]);
+    for (const i of idx) ArrayPrototypePush(out, list[i], list[i + 1]);
     this.#list = out;
     this.#update();
   }
@@ -179,14 +187,14 @@ defineGlobal("URLSearchParams", URLSearchParams);
 
 // Parsed parts of recently seen absolute URLs (handlers run `new URL(request.url)` a lot). The
 // parts objects are frozen and shared: a URL replaces its parts, never mutates them.
-const URL_CACHE = new Map();
+const URL_CACHE = new SafeMap();
 
 function parseURLParts(input, base) {
   if (base === undefined) {
     const s = typeof input === "string" ? input : toUSVString(input);
     const hit = URL_CACHE.get(s);
     if (hit !== undefined) return hit;
-    const json = host.parseURL(s.toWellFormed());
+    const json = host.parseURL(StringPrototypeToWellFormed(s));
     if (json === "") return null;
     if (URL_CACHE.size >= 256) URL_CACHE.clear();
     const p = ObjectFreeze(JSONparse(json));
@@ -200,11 +208,15 @@ function parseURLParts(input, base) {
 // href -> [before query, query with '?', fragment with '#'] ('?' and '#' are always encoded
 // elsewhere in a serialized URL).
 function splitHref(href) {
-  let h = href.indexOf("#");
+  let h = StringPrototypeIndexOf(href, "#");
   if (h < 0) h = href.length;
-  let q = href.indexOf("?");
+  let q = StringPrototypeIndexOf(href, "?");
   if (q < 0 || q > h) q = h;
-  return [href.slice(0, q), href.slice(q, h), href.slice(h)];
+  return [
+    StringPrototypeSlice(href, 0, q),
+    StringPrototypeSlice(href, q, h),
+    StringPrototypeSlice(href, h),
+  ];
 }
 
 class URL {
@@ -228,7 +240,9 @@ class URL {
   }
   static {
     urlSetQuery = (u, serialized) => {
-      const [pre, , frag] = splitHref(u.#p.href);
+      const parts = splitHref(u.#p.href);
+      const pre = parts[0];
+      const frag = parts[2];
       const search = serialized === "" ? "" : "?" + serialized;
       u.#p = ObjectFreeze({ ...u.#p, search, href: pre + search + frag });
     };
@@ -242,7 +256,8 @@ class URL {
   }
   #adopt(p) {
     this.#p = p;
-    if (this.#params) paramsReplace(this.#params, parseUrlencoded(p.search.slice(1), []));
+    if (this.#params)
+      paramsReplace(this.#params, parseUrlencoded(StringPrototypeSlice(p.search, 1), []));
   }
   // The spec's setters (state-override parsing) are Node's, applied on the host.
   #set(name, v) {
@@ -309,7 +324,11 @@ class URL {
   get searchParams() {
     if (this.#params === null) {
       this.#params = new URLSearchParams(INTERNAL);
-      paramsAttach(this.#params, this, parseUrlencoded(this.#p.search.slice(1), []));
+      paramsAttach(
+        this.#params,
+        this,
+        parseUrlencoded(StringPrototypeSlice(this.#p.search, 1), []),
+      );
     }
     return this.#params;
   }

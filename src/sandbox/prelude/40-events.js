@@ -140,27 +140,32 @@ class EventTarget {
     }
     if (o.signal && o.signal.aborted) return;
     type = String(type);
-    if (this.#listeners === null) this.#listeners = new Map();
+    if (this.#listeners === null) this.#listeners = new SafeMap();
     let list = this.#listeners.get(type);
     if (!list) this.#listeners.set(type, (list = []));
-    for (const r of list) if (r.callback === callback && r.capture === o.capture) return;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i].callback === callback && list[i].capture === o.capture) return;
+    }
     const rec = { callback, capture: o.capture, once: o.once, passive: o.passive, removed: false };
-    list.push(rec);
+    ArrayPrototypePush(list, rec);
     if (o.signal) signalAddAlgorithm(o.signal, () => this.#remove(type, rec));
   }
   removeEventListener(type, callback, options) {
     const list = this.#listeners?.get(String(type));
     if (!list) return;
     const capture = isObject(options) ? !!options.capture : !!options;
-    for (const r of list) {
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i];
       if (r.callback === callback && r.capture === capture) return this.#remove(String(type), r);
     }
   }
   #remove(type, rec) {
     rec.removed = true;
     const list = this.#listeners?.get(type);
-    const i = list ? list.indexOf(rec) : -1;
-    if (i >= 0) list.splice(i, 1);
+    const i = list ? ArrayPrototypeIndexOf(list, rec) : -1;
+    if (i < 0) return;
+    for (let j = i + 1; j < list.length; j++) list[j - 1] = list[j];
+    list.length--;
   }
   dispatchEvent(event) {
     if (!(event instanceof Event)) throw new TypeError("dispatchEvent: argument is not an Event");
@@ -173,7 +178,7 @@ class EventTarget {
     s.phase = 2;
     const list = this.#listeners?.get(s.type);
     if (list && list.length > 0) {
-      const snapshot = list.slice();
+      const snapshot = arrayCopy(list, 0);
       // At the target, capturing listeners run before the others (current DOM spec).
       this.#invoke(event, s, snapshot, true);
       this.#invoke(event, s, snapshot, false);
@@ -186,18 +191,19 @@ class EventTarget {
     return !s.defaultPrevented;
   }
   #invoke(event, s, snapshot, capture) {
-    for (const r of snapshot) {
+    for (let i = 0; i < snapshot.length; i++) {
+      const r = snapshot[i];
       if (s.stopImmediate) return;
       if (r.removed || r.capture !== capture) continue;
       if (r.once) this.#remove(s.type, r);
       s.inPassive = r.passive;
       try {
         const cb = r.callback;
-        if (typeof cb === "function") cb.call(this, event);
+        if (typeof cb === "function") FunctionPrototypeCall(cb, this, event);
         else {
           const handle = cb.handleEvent;
           if (!isCallable(handle)) throw new TypeError("listener has no handleEvent method");
-          handle.call(cb, event);
+          FunctionPrototypeCall(handle, cb, event);
         }
       } catch (e) {
         reportException(e);
@@ -233,7 +239,7 @@ class AbortSignal extends EventTarget {
   static {
     signalAddAlgorithm = (signal, fn) => {
       if (signal.#aborted) return;
-      (signal.#algorithms ??= []).push(fn);
+      ArrayPrototypePush((signal.#algorithms ??= []), fn);
     };
     signalAbort = (signal, reason) => {
       if (signal.#aborted) return;
@@ -242,9 +248,9 @@ class AbortSignal extends EventTarget {
       const algorithms = signal.#algorithms;
       signal.#algorithms = null;
       if (algorithms) {
-        for (const fn of algorithms) {
+        for (let i = 0; i < algorithms.length; i++) {
           try {
-            fn();
+            algorithms[i]();
           } catch (e) {
             reportException(e);
           }
@@ -306,7 +312,7 @@ class AbortSignal extends EventTarget {
       this.#handlerAdded = true;
       this.addEventListener("abort", (event) => {
         const h = this.#onabort;
-        if (typeof h === "function") h.call(this, event);
+        if (typeof h === "function") FunctionPrototypeCall(h, this, event);
       });
     }
   }
@@ -331,7 +337,7 @@ defineGlobal("AbortController", AbortController);
 
 function queueMicrotask(callback) {
   if (!isCallable(callback)) throw new TypeError("queueMicrotask: callback is not a function");
-  PromiseResolve().then(() => {
+  then(PromiseResolve(), () => {
     try {
       callback();
     } catch (e) {
@@ -345,7 +351,7 @@ defineGlobal("reportError", (e) => reportException(e));
 // Timers: ids are positive integers. The host keeps the schedule (intervals included, re-armed
 // after each firing) and calls back runTimers with the due ids; a refusal (too many timers for
 // the request) comes back as the reason, thrown here as a RangeError.
-const timers = new Map(); // id -> { callback, args, repeat }
+const timers = new SafeMap(); // id -> { callback, args, repeat }
 let nextTimerId = 1;
 
 function timerSet(callback, ms, args, repeat) {
@@ -368,14 +374,19 @@ function timerClear(id) {
 
 /** due: ids to run, in order; forget: ids whose request ended (the host dropped them). */
 function runTimers(due, forget) {
-  if (forget !== "") for (const id of forget.split(",")) timers.delete(+id);
+  if (forget !== "") {
+    const ids = StringPrototypeSplit(forget, ",");
+    for (let i = 0; i < ids.length; i++) timers.delete(+ids[i]);
+  }
   if (due === "") return;
-  for (const id of due.split(",")) {
+  const ids = StringPrototypeSplit(due, ",");
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
     const t = timers.get(+id);
     if (t === undefined) continue;
     if (!t.repeat) timers.delete(+id);
     try {
-      t.callback.apply(globalObject, t.args);
+      ReflectApply(t.callback, globalObject, t.args);
     } catch (e) {
       reportException(e);
     }

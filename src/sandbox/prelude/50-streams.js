@@ -27,24 +27,18 @@ for (const name of [
   defineGlobal(name, webStreams[name]);
 }
 
-const ObjectGetOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
-const streamLockedGetter = ObjectGetOwnPropertyDescriptor(ReadableStream.prototype, "locked").get;
-const streamGetReader = ReadableStream.prototype.getReader;
-const streamTeeMethod = ReadableStream.prototype.tee;
-const readerRead = ReadableStreamDefaultReader.prototype.read;
-const readerReleaseLock = ReadableStreamDefaultReader.prototype.releaseLock;
-const readerCancel = ReadableStreamDefaultReader.prototype.cancel;
-const PromiseThen = PromiseCtor.prototype.then;
-
-function then(p, onFulfilled, onRejected) {
-  return PromiseThen.call(p, onFulfilled, onRejected);
-}
-
+const streamLockedGetter = getterOf(ReadableStream.prototype, "locked");
+const streamGetReader = uncurryThis(ReadableStream.prototype.getReader);
+const streamTeeMethod = uncurryThis(ReadableStream.prototype.tee);
+const streamCancelMethod = uncurryThis(ReadableStream.prototype.cancel);
+const readerRead = uncurryThis(ReadableStreamDefaultReader.prototype.read);
+const readerReleaseLock = uncurryThis(ReadableStreamDefaultReader.prototype.releaseLock);
+const readerCancel = uncurryThis(ReadableStreamDefaultReader.prototype.cancel);
 // The polyfill's brand check: `locked` throws for anything that is not one of its streams.
 function isReadableStream(v) {
   if (!isObject(v)) return false;
   try {
-    streamLockedGetter.call(v);
+    streamLockedGetter(v);
     return true;
   } catch {
     return false;
@@ -52,7 +46,7 @@ function isReadableStream(v) {
 }
 
 function streamLocked(stream) {
-  return streamLockedGetter.call(stream);
+  return streamLockedGetter(stream);
 }
 
 // The spec's [[disturbed]] slot: a read or cancel happened. The reference implementation keeps
@@ -66,23 +60,27 @@ function streamUnusable(stream) {
 }
 
 function streamReader(stream) {
-  return streamGetReader.call(stream);
+  return streamGetReader(stream);
 }
 
 function streamRead(reader) {
-  return readerRead.call(reader);
+  return readerRead(reader);
 }
 
 function streamRelease(reader) {
-  readerReleaseLock.call(reader);
+  readerReleaseLock(reader);
 }
 
 function streamCancelVia(reader, reason) {
-  return readerCancel.call(reader, reason);
+  return readerCancel(reader, reason);
+}
+
+function streamCancel(stream, reason) {
+  return streamCancelMethod(stream, reason);
 }
 
 function streamTee(stream) {
-  return streamTeeMethod.call(stream);
+  return streamTeeMethod(stream);
 }
 
 // A byte stream of one chunk, for a body given as bytes (the Fetch spec's bodies are byte
@@ -129,7 +127,7 @@ function streamReadAll(stream, limit) {
       markHandled(streamCancelVia(reader, e));
       throw e;
     }
-    parts.push(copyBytes(u8));
+    ArrayPrototypePush(parts, copyBytes(u8));
     return then(streamRead(reader), step);
   };
   return then(streamRead(reader), step, (e) => {

@@ -45,7 +45,7 @@ class TextEncoderStream extends GenericTransformStream {
       transform(chunk, controller) {
         let s = pending + toDOMString(chunk);
         pending = "";
-        const last = s.charCodeAt(s.length - 1);
+        const last = StringPrototypeCharCodeAt(s, s.length - 1);
         if (last >= 0xd800 && last <= 0xdbff) {
           pending = s[s.length - 1];
           s = s.slice(0, -1);
@@ -64,7 +64,7 @@ class TextEncoderStream extends GenericTransformStream {
 }
 installPair(TextEncoderStream);
 
-const textDecoderOf = new WeakMap();
+const textDecoderOf = new SafeWeakMap();
 
 class TextDecoderStream extends GenericTransformStream {
   constructor(label = "utf-8", options = {}) {
@@ -74,11 +74,11 @@ class TextDecoderStream extends GenericTransformStream {
       transform(chunk, controller) {
         const u8 = bytesOf(chunk);
         if (u8 === null) throw new TypeError("TextDecoderStream: a chunk must be a BufferSource");
-        const s = textDecoderDecode.call(decoder, u8, STREAM_DECODE);
+        const s = FunctionPrototypeCall(textDecoderDecode, decoder, u8, STREAM_DECODE);
         if (s !== "") controller.enqueue(s);
       },
       flush(controller) {
-        const s = textDecoderDecode.call(decoder);
+        const s = FunctionPrototypeCall(textDecoderDecode, decoder);
         if (s !== "") controller.enqueue(s);
       },
     });
@@ -89,7 +89,7 @@ for (const name of ["encoding", "fatal", "ignoreBOM"]) {
   ObjectDefineProperty(TextDecoderStream.prototype, name, {
     get() {
       GenericTransformStream.brand(this, "TextDecoderStream");
-      return textDecoderGetters[name].call(textDecoderOf.get(this));
+      return FunctionPrototypeCall(textDecoderGetters[name], textDecoderOf.get(this));
     },
     enumerable: true,
     configurable: true,

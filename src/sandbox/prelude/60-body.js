@@ -1,15 +1,17 @@
 // Blob, File, FormData, Headers, and the body shared by Request and Response.
 let blobBytes; // (blob) -> Uint8Array, never mutated
 let blobFromBytes; // (u8, type) -> Blob sharing u8
+let isBlob; // (v) -> boolean, a brand check no Symbol.hasInstance can fool
+let blobType; // (blob) -> its type, not a getter a site may have replaced
 
 function normalizeBlobType(t) {
   if (t === undefined) return "";
   const s = String(t);
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(s, i);
     if (c < 0x20 || c > 0x7e) return "";
   }
-  return s.toLowerCase();
+  return StringPrototypeToLowerCase(s);
 }
 
 function relativeIndex(v, size) {
@@ -42,17 +44,23 @@ class Blob {
     }
     const type = o?.type === undefined ? undefined : toDOMString(o.type);
     const parts = [];
-    for (const part of items) {
+    for (let i = 0; i < items.length; i++) {
+      const part = items[i];
       if (typeof part === "string") {
-        parts.push(utf8Encode(endings === "native" ? part.replace(/\r\n?/g, "\n") : part));
-      } else if (#bytes in part) parts.push(part.#bytes);
-      else parts.push(copyBytes(bytesOf(part)));
+        ArrayPrototypePush(
+          parts,
+          utf8Encode(endings === "native" ? part.replace(/\r\n?/g, "\n") : part),
+        );
+      } else if (#bytes in part) ArrayPrototypePush(parts, part.#bytes);
+      else ArrayPrototypePush(parts, copyBytes(bytesOf(part)));
     }
     this.#bytes = parts.length === 0 ? new Uint8Array(0) : concatBytes(parts);
     this.#type = normalizeBlobType(type);
   }
   static {
     blobBytes = (b) => b.#bytes;
+    isBlob = (v) => isObject(v) && #bytes in v;
+    blobType = (b) => b.#type;
     blobFromBytes = (u8, type) => {
       const b = new Blob(INTERNAL);
       b.#bytes = u8;
@@ -61,22 +69,25 @@ class Blob {
     };
   }
   get size() {
-    return this.#bytes.byteLength;
+    return TypedArrayPrototypeGetByteLength(this.#bytes);
   }
   get type() {
     return this.#type;
   }
   slice(start, end, contentType) {
-    const size = this.#bytes.byteLength;
+    const size = TypedArrayPrototypeGetByteLength(this.#bytes);
     const from = start === undefined ? 0 : relativeIndex(start, size);
     const to = end === undefined ? size : relativeIndex(end, size);
-    return blobFromBytes(this.#bytes.subarray(from, MathMax(from, to)), contentType);
+    const u8 = this.#bytes;
+    const at = TypedArrayPrototypeGetByteOffset(u8) + from;
+    const part = new Uint8Array(TypedArrayPrototypeGetBuffer(u8), at, MathMax(from, to) - from);
+    return blobFromBytes(part, contentType);
   }
   text() {
     return PromiseResolve(utf8Decode(this.#bytes, false));
   }
   arrayBuffer() {
-    return PromiseResolve(copyBytes(this.#bytes).buffer);
+    return PromiseResolve(TypedArrayPrototypeGetBuffer(copyBytes(this.#bytes)));
   }
   bytes() {
     return PromiseResolve(copyBytes(this.#bytes));
@@ -131,6 +142,7 @@ function formEntryValue(value, filename) {
 }
 
 let formList; // (formData) -> flat [name, value, ...]
+let isFormData; // (v) -> boolean
 
 class FormData {
   #list = [];
@@ -140,10 +152,11 @@ class FormData {
   static {
     installPairIterable(this.prototype, (f) => f.#list);
     formList = (f) => f.#list;
+    isFormData = (v) => isObject(v) && #list in v;
   }
   append(name, value, filename) {
     if (arguments.length < 2) throw new TypeError("FormData.append: 2 arguments required");
-    this.#list.push(toUSVString(name), formEntryValue(value, filename));
+    ArrayPrototypePush(this.#list, toUSVString(name), formEntryValue(value, filename));
   }
   set(name, value, filename) {
     if (arguments.length < 2) throw new TypeError("FormData.set: 2 arguments required");
@@ -200,7 +213,7 @@ class Headers {
     const n = headerName(name);
     const v = headerValue(value);
     this.#mutate();
-    this.#list.push(n, v);
+    ArrayPrototypePush(this.#list, n, v);
   }
   delete(name) {
     const n = headerName(name);
@@ -221,7 +234,8 @@ class Headers {
   getSetCookie() {
     const list = this.#list;
     const out = [];
-    for (let i = 0; i < list.length; i += 2) if (list[i] === "set-cookie") out.push(list[i + 1]);
+    for (let i = 0; i < list.length; i += 2)
+      if (list[i] === "set-cookie") ArrayPrototypePush(out, list[i + 1]);
     return out;
   }
   has(name) {
@@ -234,7 +248,7 @@ class Headers {
     const list = this.#list;
     const first = listIndex(list, n);
     if (first < 0) {
-      list.push(n, v);
+      ArrayPrototypePush(list, n, v);
       return;
     }
     list[first + 1] = v;
@@ -253,12 +267,12 @@ class Headers {
   forEach(callback, thisArg) {
     if (!isCallable(callback)) throw new TypeError("Headers.forEach: callback is not a function");
     for (let i = 0; i < this.#pairs().length; i++) {
-      const [name, value] = this.#pairs()[i];
-      callback.call(thisArg, value, name, this);
+      const pair = this.#pairs()[i];
+      FunctionPrototypeCall(callback, thisArg, pair[1], pair[0], this);
     }
   }
   *entries() {
-    for (let i = 0; i < this.#pairs().length; i++) yield this.#pairs()[i].slice();
+    for (let i = 0; i < this.#pairs().length; i++) yield arrayCopy(this.#pairs()[i], 0);
   }
   *keys() {
     for (let i = 0; i < this.#pairs().length; i++) yield this.#pairs()[i][0];
@@ -306,15 +320,16 @@ function extractBody(init) {
   if (isObject(init)) {
     const u8 = bytesOf(init);
     if (u8 !== null) return newBody("bytes", copyBytes(u8), true);
-    if (init instanceof Blob) {
-      if (init.type !== "") extractedType = init.type;
+    if (isBlob(init)) {
+      const type = blobType(init);
+      if (type !== "") extractedType = type;
       return newBody("bytes", blobBytes(init), false);
     }
-    if (init instanceof URLSearchParams) {
+    if (isParams(init)) {
       extractedType = "application/x-www-form-urlencoded;charset=UTF-8";
-      return init.toString();
+      return paramsSerialize(init);
     }
-    if (init instanceof FormData) {
+    if (isFormData(init)) {
       const { bytes, type } = serializeMultipart(formList(init));
       extractedType = type;
       return newBody("bytes", bytes, true);
@@ -362,21 +377,24 @@ function bodyConsume(b, asText) {
   if (bodyUnusable(b)) return PromiseReject(unusableError());
   if (b.stream === null) {
     b.used = true;
-    if (b.kind === "text") return PromiseResolve(asText ? b.data : utf8Encode(b.data));
+    // A text body may hold lone surrogates (a string is kept as given): text() gives U+FFFD.
+    if (b.kind === "text") {
+      return PromiseResolve(asText ? StringPrototypeToWellFormed(b.data) : utf8Encode(b.data));
+    }
     if (asText) return PromiseResolve(utf8Decode(b.data, false));
     return PromiseResolve(b.owned ? b.data : copyBytes(b.data));
   }
   const all = streamReadAll(b.stream);
-  return asText ? all.then((u8) => utf8Decode(u8, false)) : all;
+  return asText ? then(all, (u8) => utf8Decode(u8, false)) : all;
 }
 
 function bodyArrayBuffer(b) {
-  return bodyConsume(b, false).then(bufferOf);
+  return then(bodyConsume(b, false), bufferOf);
 }
 
 // Errors from parsing a client's body (malformed JSON or form data). The dispatcher answers 400,
 // not 500, when a handler lets one of these very errors escape.
-const CLIENT_BODY_ERRORS = new WeakSet();
+const CLIENT_BODY_ERRORS = new SafeWeakSet();
 
 function clientBodyError(b, e) {
   if (b.fromClient && isObject(e)) CLIENT_BODY_ERRORS.add(e);
@@ -398,12 +416,14 @@ function bodyJSON(b) {
 }
 
 function bodyBlob(b, contentType) {
-  return bodyConsume(b, false).then((u8) => blobFromBytes(u8, contentType ?? ""));
+  return then(bodyConsume(b, false), (u8) => blobFromBytes(u8, contentType ?? ""));
 }
 
 function bodyFormData(b, contentType) {
   const type = contentType ?? "";
-  const essence = type.split(";")[0].trim().toLowerCase();
+  const essence = StringPrototypeToLowerCase(
+    StringPrototypeTrim(StringPrototypeSplit(type, ";")[0]),
+  );
   if (essence === "multipart/form-data") {
     const boundary = multipartBoundary(type);
     if (boundary === null) {
@@ -414,7 +434,7 @@ function bodyFormData(b, contentType) {
       try {
         const list = parseMultipart(u8, boundary);
         const into = formList(fd);
-        for (let i = 0; i < list.length; i++) into.push(list[i]);
+        for (let i = 0; i < list.length; i++) ArrayPrototypePush(into, list[i]);
       } catch (e) {
         throw clientBodyError(b, e);
       }
@@ -443,7 +463,9 @@ function bodyClone(b) {
     c.fromClient = b.fromClient;
     return c;
   }
-  const [s1, s2] = streamTee(b.stream);
+  const branches = streamTee(b.stream);
+  const s1 = branches[0];
+  const s2 = branches[1];
   b.stream = s1;
   const c = newBody("stream", null, false);
   c.stream = s2;

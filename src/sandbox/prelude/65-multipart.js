@@ -29,14 +29,14 @@ function serializeMultipart(list) {
     const value = list[i + 1];
     let head = `--${boundary}\r\nContent-Disposition: form-data; name="${name}"`;
     if (typeof value === "string") {
-      parts.push(utf8Encode(head + "\r\n\r\n" + normalizeNewlines(value) + "\r\n"));
+      ArrayPrototypePush(parts, utf8Encode(head + "\r\n\r\n" + normalizeNewlines(value) + "\r\n"));
       continue;
     }
     head += `; filename="${multipartEscape(value.name)}"\r\n`;
     head += `Content-Type: ${value.type || "application/octet-stream"}\r\n\r\n`;
-    parts.push(utf8Encode(head), blobBytes(value), utf8Encode("\r\n"));
+    ArrayPrototypePush(parts, utf8Encode(head), blobBytes(value), utf8Encode("\r\n"));
   }
-  parts.push(utf8Encode(`--${boundary}--\r\n`));
+  ArrayPrototypePush(parts, utf8Encode(`--${boundary}--\r\n`));
   return { bytes: concatBytes(parts), type: `multipart/form-data; boundary=${boundary}` };
 }
 
@@ -56,7 +56,7 @@ function multipartBoundary(contentType) {
 function latin1(u8, from, to) {
   let s = "";
   for (let i = from; i < to; i += 8192) {
-    s += StringFromCharCode.apply(null, u8.subarray(i, MathMin(i + 8192, to)));
+    s += ReflectApply(StringFromCharCode, null, u8.subarray(i, MathMin(i + 8192, to)));
   }
   return s;
 }
@@ -64,7 +64,7 @@ function latin1(u8, from, to) {
 // A latin1 string holding UTF-8 bytes -> the text.
 function utf8OfLatin1(s) {
   const u8 = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) u8[i] = s.charCodeAt(i);
+  for (let i = 0; i < s.length; i++) u8[i] = StringPrototypeCharCodeAt(s, i);
   return utf8Decode(u8, false, true);
 }
 
@@ -173,7 +173,7 @@ function parseMultipart(u8, boundary) {
     if (filename !== null) {
       // Not ASCII: no type, as the spec says.
       const t = type === null ? "text/plain" : /^[\x20-\x7e]*$/.test(type) ? type : "";
-      list.push(name, new File([body], filename, { type: t }));
-    } else list.push(name, utf8Decode(body, false, true));
+      ArrayPrototypePush(list, name, new File([body], filename, { type: t }));
+    } else ArrayPrototypePush(list, name, utf8Decode(body, false, true));
   }
 }

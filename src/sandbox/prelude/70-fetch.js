@@ -20,11 +20,12 @@ const REQUEST_DEFAULTS = ObjectFreeze({
   referrer: "about:client",
   referrerPolicy: "",
 });
+const REQUEST_OPTION_KEYS = ObjectKeys(REQUEST_DEFAULTS);
 
 function normalizeMethod(m) {
   const s = String(m);
   if (!isToken(s)) throw new TypeError(`Invalid request method: "${s}"`);
-  const lower = s.toLowerCase();
+  const lower = StringPrototypeToLowerCase(s);
   if (lower === "connect" || lower === "trace" || lower === "track") {
     throw new TypeError(`Forbidden request method: "${s}"`);
   }
@@ -74,18 +75,30 @@ class Request {
     }
     const custom = {};
     let changed = false;
-    for (const key of ObjectKeys(REQUEST_DEFAULTS)) {
-      if (o[key] !== undefined) {
-        custom[key] = typeof REQUEST_DEFAULTS[key] === "boolean" ? !!o[key] : String(o[key]);
+    for (let i = 0; i < REQUEST_OPTION_KEYS.length; i++) {
+      const key = REQUEST_OPTION_KEYS[i];
+      const v = o[key];
+      if (v !== undefined) {
+        custom[key] = typeof REQUEST_DEFAULTS[key] === "boolean" ? !!v : String(v);
         changed = true;
       }
     }
-    if (custom.redirect !== undefined && !["follow", "error", "manual"].includes(custom.redirect)) {
+    const redirect = custom.redirect;
+    if (
+      redirect !== undefined &&
+      redirect !== "follow" &&
+      redirect !== "error" &&
+      redirect !== "manual"
+    ) {
       throw new TypeError(`Request: invalid redirect mode "${custom.redirect}"`);
     }
     this.#opts = changed ? ObjectFreeze({ ...opts, ...custom }) : opts;
     const list =
-      o.headers !== undefined ? headersFill([], o.headers) : from ? from.#headerList().slice() : [];
+      o.headers !== undefined
+        ? headersFill([], o.headers)
+        : from
+          ? arrayCopy(from.#headerList(), 0)
+          : [];
     const inputBody = from ? from.#body : NO_BODY;
     const hasBody = (o.body !== undefined && o.body !== null) || inputBody !== NO_BODY;
     if (hasBody && (this.#method === "GET" || this.#method === "HEAD")) {
@@ -95,7 +108,7 @@ class Request {
       const b = extractBody(o.body);
       this.#body = typeof b === "string" ? newBody("text", b, false) : b;
       if (extractedType !== null && listIndex(list, "content-type") < 0) {
-        list.push("content-type", extractedType);
+        ArrayPrototypePush(list, "content-type", extractedType);
       }
     } else if (inputBody !== NO_BODY) {
       // The new request takes the input's body over; the input becomes used.
@@ -155,7 +168,7 @@ class Request {
     const r = new Request(INTERNAL);
     r.#url = this.#url;
     r.#method = this.#method;
-    r.#list = this.#headerList().slice();
+    r.#list = arrayCopy(this.#headerList(), 0);
     r.#headers = headersWrap(r.#list, false);
     r.#body = body;
     r.#opts = this.#opts;
@@ -228,7 +241,7 @@ function toStatus(v) {
 // reason-phrase: HTAB, SP, VCHAR, obs-text.
 function checkStatusText(s) {
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+    const c = StringPrototypeCharCodeAt(s, i);
     if ((c < 0x20 && c !== 9) || c === 0x7f || c > 0xff) {
       throw new TypeError(`Invalid statusText: "${s}"`);
     }
@@ -260,21 +273,25 @@ class Response {
     let list;
     if (init !== undefined && init !== null) {
       if (!isObject(init)) throw new TypeError("Response: init must be an object");
-      if (init.status !== undefined) {
-        status = toStatus(init.status);
+      // Each member is read once, in WebIDL's order (a getter may answer differently later).
+      const headers = init.headers;
+      const initStatus = init.status;
+      const initStatusText = init.statusText;
+      if (initStatus !== undefined) {
+        status = toStatus(initStatus);
         if (status < 200 || status > 599) {
           throw new RangeError(`Response: status ${status} is not in the range 200 to 599`);
         }
       }
-      if (init.statusText !== undefined) statusText = checkStatusText(String(init.statusText));
-      list = init.headers === undefined ? [] : headersFill([], init.headers);
+      if (initStatusText !== undefined) statusText = checkStatusText(String(initStatusText));
+      list = headers === undefined ? [] : headersFill([], headers);
     } else list = [];
     if (b !== NO_BODY) {
       if (NULL_BODY_STATUS[status] === 1) {
         throw new TypeError(`Response with status ${status} cannot have a body`);
       }
       if (contentType !== null && listIndex(list, "content-type") < 0) {
-        list.push("content-type", contentType);
+        ArrayPrototypePush(list, "content-type", contentType);
       }
     }
     this.#status = status;
@@ -380,7 +397,7 @@ class Response {
     const r = new Response(INTERNAL);
     r.#status = this.#status;
     r.#statusText = this.#statusText;
-    r.#list = this.#list.slice();
+    r.#list = arrayCopy(this.#list, 0);
     const h = this.#headers;
     r.#headers =
       h === IMMUTABLE || (h !== undefined && headersIsImmutable(h)) ? IMMUTABLE : undefined;
@@ -437,11 +454,28 @@ function readStreamInto(stream, onChunk, onDone, onError) {
   let stopped = false;
   let paused = false;
   let reader;
+  // The stream's own code may throw where it should reject (a site can break the reference
+  // implementation by replacing what it calls): that fails the body too, never the dispatcher.
+  const quietCancel = (reason) => {
+    try {
+      markHandled(streamCancelVia(reader, reason));
+    } catch {}
+  };
   const fail = (e) => {
     if (stopped) return;
     stopped = true;
-    if (reader) then(streamCancelVia(reader, e), noop, noop);
+    if (reader) quietCancel(e);
     onError(e);
+  };
+  const pull = () => {
+    let p;
+    try {
+      p = streamRead(reader);
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    then(p, step, fail);
   };
   try {
     if (!isReadableStream(stream)) throw new TypeError("the response body is not a ReadableStream");
@@ -455,15 +489,18 @@ function readStreamInto(stream, onChunk, onDone, onError) {
     if (stopped) return;
     if (r.done) {
       stopped = true;
-      streamRelease(reader);
+      try {
+        streamRelease(reader);
+      } catch {}
       onDone();
       return;
     }
     const v = r.value;
     let out;
-    if (typeof v === "string" || v instanceof ArrayBuffer) out = v;
-    else if (ArrayBufferIsView(v))
-      out = bufferOf(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    // A view is read through the captured getters, not its own (which may lie), and copied.
+    const u8 = typeof v === "string" ? null : bytesOf(v);
+    if (typeof v === "string") out = v;
+    else if (u8 !== null) out = isArrayBuffer(v) ? v : bufferOf(u8);
     else return fail(new TypeError("a response body chunk must be a string or a Uint8Array"));
     let more;
     try {
@@ -471,20 +508,20 @@ function readStreamInto(stream, onChunk, onDone, onError) {
     } catch (e) {
       return fail(e);
     }
-    if (more) then(streamRead(reader), step, fail);
+    if (more) pull();
     else paused = true;
   };
-  then(streamRead(reader), step, fail);
+  pull();
   return {
     cancel(reason) {
       if (stopped) return;
       stopped = true;
-      then(streamCancelVia(reader, reason), noop, noop);
+      quietCancel(reason);
     },
     resume() {
       if (stopped || !paused) return;
       paused = false;
-      then(streamRead(reader), step, fail);
+      pull();
     },
   };
 }

@@ -117,7 +117,7 @@ function intlLocales(locales) {
     if (!(k in locales)) continue;
     const v = locales[k];
     const t = isObject(v) ? localeTagOf(v) : undefined;
-    out.push(t !== undefined ? t : isObject(v) ? toDOMString(v) : intlValue(v));
+    ArrayPrototypePush(out, t !== undefined ? t : isObject(v) ? toDOMString(v) : intlValue(v));
   }
   return out;
 }
@@ -162,14 +162,14 @@ function dateValue(d) {
 function toPrimitiveNumber(x) {
   const exotic = x[Symbol.toPrimitive];
   if (exotic !== undefined && exotic !== null) {
-    const p = exotic.call(x, "number");
+    const p = FunctionPrototypeCall(exotic, x, "number");
     if (isObject(p)) throw new TypeError("Cannot convert object to primitive value");
     return p;
   }
   for (const name of ["valueOf", "toString"]) {
     const f = x[name];
     if (isCallable(f)) {
-      const p = f.call(x);
+      const p = FunctionPrototypeCall(f, x);
       if (!isObject(p)) return p;
     }
   }
@@ -303,7 +303,7 @@ function stringList(list) {
   const out = [];
   for (const v of list) {
     if (typeof v !== "string") throw new TypeError("ListFormat: every element must be a string");
-    out.push(v);
+    ArrayPrototypePush(out, v);
   }
   return out;
 }
@@ -547,7 +547,7 @@ const Intl = {};
     ObjectDefineProperty(proto, name, { value: fn, writable: true, configurable: true });
   const dateMethod = (name) =>
     function (locales = undefined, options = undefined) {
-      const t = DateGetTime.call(this);
+      const t = FunctionPrototypeCall(DateGetTime, this);
       if (NumberIsNaN(t)) return "Invalid Date";
       const l = intlJSON(intlLocales(locales));
       const o = intlJSON(intlOptions(INTL_DATE_OPTIONS, options));
@@ -562,7 +562,7 @@ const Intl = {};
     Number.prototype,
     "toLocaleString",
     function toLocaleString(locales = undefined, options = undefined) {
-      const x = NumberValueOf.call(this);
+      const x = FunctionPrototypeCall(NumberValueOf, this);
       const l = intlJSON(intlLocales(locales));
       const o = intlJSON(intlOptions(INTL_OPTIONS.NumberFormat, options));
       return host.intlBuiltin("Number.toLocaleString", x, l, o);
@@ -572,7 +572,7 @@ const Intl = {};
     BigInt.prototype,
     "toLocaleString",
     function toLocaleString(locales = undefined, options = undefined) {
-      const x = BigIntValueOf.call(this);
+      const x = FunctionPrototypeCall(BigIntValueOf, this);
       const l = intlJSON(intlLocales(locales));
       const o = intlJSON(intlOptions(INTL_OPTIONS.NumberFormat, options));
       return host.intlBuiltin("BigInt.toLocaleString", String(x), l, o);
@@ -604,7 +604,7 @@ const Intl = {};
     method(String.prototype, name, fn);
   }
   // Array and typed arrays: each element's own toLocaleString(locales, options), joined by ",".
-  const seen = new Set();
+  const seen = new SafeSet();
   const listToLocaleString = (o, locales, options) => {
     if (seen.has(o)) return "";
     seen.add(o);

@@ -57,6 +57,7 @@ const SUBTLE_MEMBERS = [
 ];
 
 let keyHandleOf;
+let cloneCryptoKey; // (key, cloneMember) -> a new CryptoKey over the same host key, or undefined
 
 class CryptoKey {
   #handle;
@@ -94,6 +95,16 @@ class CryptoKey {
   }
   static {
     keyHandleOf = (k) => (isObject(k) && #handle in k ? k.#handle : undefined);
+    // CryptoKey is serializable: a clone in the same realm holds the same key material.
+    cloneCryptoKey = (k, cloneMember) => {
+      if (!isObject(k) || !(#handle in k)) return undefined;
+      return new CryptoKey(INTERNAL, k.#handle, {
+        type: k.#type,
+        extractable: k.#extractable,
+        algorithm: cloneMember(k.#algorithm),
+        usages: cloneMember(k.#usages),
+      });
+    };
   }
 }
 setToStringTag(CryptoKey, "CryptoKey");
@@ -115,9 +126,9 @@ function wireSubtle(v, extras, depth) {
   }
   if (v === null) return null;
   const handle = keyHandleOf(v);
-  if (handle !== undefined) return { $k: extras.push(handle) - 1 };
+  if (handle !== undefined) return { $k: ArrayPrototypePush(extras, handle) - 1 };
   const u8 = bytesOf(v);
-  if (u8 !== null) return { $b: extras.push(bufferOf(u8)) - 1 };
+  if (u8 !== null) return { $b: ArrayPrototypePush(extras, bufferOf(u8)) - 1 };
   if (depth > 8) throw new TypeError("SubtleCrypto: argument nested too deeply");
   if (isArray(v) || typeof v[SymbolIterator] === "function") {
     return ArrayFrom(v, (x) => wireSubtle(x, extras, depth + 1));
@@ -153,8 +164,11 @@ function subtleCall(op, args) {
   try {
     const extras = [];
     const wired = [];
-    for (let i = 0; i < args.length; i++) wired.push(wireSubtle(args[i], extras, 0));
-    const ticket = host.subtle(op, JSONstringify(wired), ...extras);
+    for (let i = 0; i < args.length; i++) ArrayPrototypePush(wired, wireSubtle(args[i], extras, 0));
+    // (No spread: it would go through Array.prototype[Symbol.iterator].)
+    const hostArgs = [op, JSONstringify(wired)];
+    for (let i = 0; i < extras.length; i++) ArrayPrototypePush(hostArgs, extras[i]);
+    const ticket = ReflectApply(host.subtle, host, hostArgs);
     return hostOperation(ticket, subtleResult);
   } catch (e) {
     return PromiseReject(e);
@@ -169,7 +183,7 @@ class SubtleCrypto {
     try {
       const name = isObject(algorithm) ? algorithm.name : algorithm;
       if (name === undefined) throw new TypeError("digest: algorithm name is missing");
-      const alg = String(name).toUpperCase();
+      const alg = StringPrototypeToUpperCase(String(name));
       if (DIGESTS[alg] !== 1) {
         throw new DOMException(`Unrecognized algorithm name: ${name}`, "NotSupportedError");
       }
@@ -233,15 +247,22 @@ class Crypto {
     return this.#subtle;
   }
   getRandomValues(array) {
-    if (!RANDOM_ARRAY_TAGS.includes(typedTag(array))) {
+    if (!ArrayPrototypeIncludes(RANDOM_ARRAY_TAGS, typedTag(array))) {
       throw new DOMException("getRandomValues: not an integer typed array", "TypeMismatchError");
     }
-    const n = array.byteLength;
+    const n = TypedArrayPrototypeGetByteLength(array);
     if (n > 65536) {
       throw new DOMException(`getRandomValues: ${n} bytes exceeds 65536`, "QuotaExceededError");
     }
     if (n > 0)
-      new Uint8Array(array.buffer, array.byteOffset, n).set(new Uint8Array(host.randomBytes(n)));
+      TypedArrayPrototypeSet(
+        new Uint8Array(
+          TypedArrayPrototypeGetBuffer(array),
+          TypedArrayPrototypeGetByteOffset(array),
+          n,
+        ),
+        new Uint8Array(host.randomBytes(n)),
+      );
     return array;
   }
   randomUUID() {

@@ -5,13 +5,25 @@ const TypedArrayTag = Object.getOwnPropertyDescriptor(
 ).get;
 const FunctionToString = Function.prototype.toString;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const ObjectGetOwnPropertySymbols = Object.getOwnPropertySymbols;
+const StringPrototypeStartsWith = uncurryThis(String.prototype.startsWith);
+const StringPrototypeRepeat = uncurryThis(String.prototype.repeat);
+const SymbolPrototypeToString = uncurryThis(Symbol.prototype.toString);
+const NumberPrototypeToString = uncurryThis(Number.prototype.toString);
+const DatePrototypeGetTime = uncurryThis(Date.prototype.getTime);
+const DatePrototypeToISOString = uncurryThis(Date.prototype.toISOString);
+const MapPrototypeForEach = uncurryThis(Map.prototype.forEach);
+const MapPrototypeGetSize = getterOf(Map.prototype, "size");
+const SetPrototypeForEach = uncurryThis(Set.prototype.forEach);
+const SetPrototypeGetSize = getterOf(Set.prototype, "size");
 
 function quote(s) {
-  return "'" + s.replace(/[\\']/g, "\\$&").replace(/\n/g, "\\n") + "'";
+  const escaped = StringPrototypeReplaceAll(StringPrototypeReplaceAll(s, "\\", "\\\\"), "'", "\\'");
+  return "'" + StringPrototypeReplaceAll(escaped, "\n", "\\n") + "'";
 }
 
 function typedTag(v) {
-  return ArrayBufferIsView(v) ? TypedArrayTag.call(v) : undefined;
+  return ArrayBufferIsView(v) ? FunctionPrototypeCall(TypedArrayTag, v) : undefined;
 }
 
 // A rough util.inspect: single line when short, cycles shown as [Circular].
@@ -24,7 +36,7 @@ function inspect(v, depth = 0, seen = []) {
     case "bigint":
       return `${v}n`;
     case "symbol":
-      return v.toString();
+      return SymbolPrototypeToString(v);
     case "undefined":
       return "undefined";
     case "boolean":
@@ -32,25 +44,27 @@ function inspect(v, depth = 0, seen = []) {
     case "function": {
       let src = "";
       try {
-        src = FunctionToString.call(v);
+        src = FunctionPrototypeCall(FunctionToString, v);
       } catch {}
-      if (src.startsWith("class")) return `[class ${v.name || "(anonymous)"}]`;
+      if (StringPrototypeStartsWith(src, "class")) return `[class ${v.name || "(anonymous)"}]`;
       return v.name ? `[Function: ${v.name}]` : "[Function (anonymous)]";
     }
   }
   if (v === null) return "null";
-  if (seen.includes(v)) return "[Circular]";
+  if (ArrayPrototypeIncludes(seen, v)) return "[Circular]";
   if (v instanceof Error) {
     return depth === 0 ? exceptionText(v) : `[${String(v)}]`;
   }
-  if (v instanceof Date) return NumberIsNaN(v.getTime()) ? "Invalid Date" : v.toISOString();
+  if (v instanceof Date) {
+    return NumberIsNaN(DatePrototypeGetTime(v)) ? "Invalid Date" : DatePrototypeToISOString(v);
+  }
   if (v instanceof RegExp) return String(v);
   const proto = ObjectGetPrototypeOf(v);
   const ctorName =
     proto === null ? "[Object: null prototype]" : proto.constructor?.name || "Object";
   const tag = typeof v[SymbolToStringTag] === "string" ? v[SymbolToStringTag] : ctorName;
   if (depth > 2) return isArray(v) ? "[Array]" : `[${tag}]`;
-  seen.push(v);
+  ArrayPrototypePush(seen, v);
   try {
     const items = [];
     let prefix = tag === "Object" ? "" : tag + " ";
@@ -59,23 +73,29 @@ function inspect(v, depth = 0, seen = []) {
     const sub = (x) => inspect(x, depth + 1, seen);
     const ta = typedTag(v);
     if (isArray(v) || ta !== undefined) {
-      const n = v.length;
+      const n = ta === undefined ? v.length : TypedArrayPrototypeGetLength(v);
       prefix = isArray(v) ? (ctorName === "Array" ? "" : ctorName + " ") : `${ta}(${n}) `;
       open = "[";
       close = "]";
-      for (let i = 0; i < MathMin(n, 100); i++) items.push(i in v ? sub(v[i]) : "<empty>");
-      if (n > 100) items.push(`... ${n - 100} more items`);
+      for (let i = 0; i < MathMin(n, 100); i++)
+        ArrayPrototypePush(items, i in v ? sub(v[i]) : "<empty>");
+      if (n > 100) ArrayPrototypePush(items, `... ${n - 100} more items`);
     } else if (v instanceof Map) {
-      prefix = `Map(${v.size}) `;
-      for (const [k, x] of v) items.push(`${sub(k)} => ${sub(x)}`);
+      prefix = `Map(${MapPrototypeGetSize(v)}) `;
+      MapPrototypeForEach(v, (x, k) => ArrayPrototypePush(items, `${sub(k)} => ${sub(x)}`));
     } else if (v instanceof Set) {
-      prefix = `Set(${v.size}) `;
-      for (const x of v) items.push(sub(x));
-    } else if (v instanceof ArrayBuffer) {
-      const b = new Uint8Array(v, 0, MathMin(v.byteLength, 50));
-      const hex = ArrayFrom(b, (x) => (x < 16 ? "0" : "") + x.toString(16)).join(" ");
-      items.push(`[Uint8Contents]: <${hex}${v.byteLength > 50 ? " ..." : ""}>`);
-      items.push(`byteLength: ${v.byteLength}`);
+      prefix = `Set(${SetPrototypeGetSize(v)}) `;
+      SetPrototypeForEach(v, (x) => ArrayPrototypePush(items, sub(x)));
+    } else if (isArrayBuffer(v)) {
+      const length = ArrayBufferPrototypeGetByteLength(v);
+      const shown = MathMin(length, 50);
+      const b = new Uint8Array(v, 0, shown);
+      let hex = "";
+      for (let i = 0; i < shown; i++) {
+        hex += (i > 0 ? " " : "") + (b[i] < 16 ? "0" : "") + NumberPrototypeToString(b[i], 16);
+      }
+      ArrayPrototypePush(items, `[Uint8Contents]: <${hex}${length > 50 ? " ..." : ""}>`);
+      ArrayPrototypePush(items, `byteLength: ${length}`);
     } else if (v instanceof Promise) {
       return "Promise { <unknown> }";
     } else if (typeof v[INSPECT] === "function") {
@@ -90,23 +110,31 @@ function inspect(v, depth = 0, seen = []) {
     ) {
       return `[${ctorName}: ${inspect(v.valueOf(), 1)}]`;
     }
-    for (const k of ObjectKeys(v)) {
+    const keys = ObjectKeys(v);
+    for (let i = 0; i < keys.length && ta === undefined; i++) {
+      const k = keys[i];
       if (isArray(v) && String(k >>> 0) === k) continue;
-      if (ta !== undefined) break;
-      items.push(`${IDENTIFIER.test(k) ? k : quote(k)}: ${sub(v[k])}`);
+      const name = RegExpPrototypeExec(IDENTIFIER, k) !== null ? k : quote(k);
+      ArrayPrototypePush(items, `${name}: ${sub(v[k])}`);
     }
-    for (const s of Object.getOwnPropertySymbols(v)) {
-      if (ObjectPrototype.propertyIsEnumerable.call(v, s))
-        items.push(`[${s.toString()}]: ${sub(v[s])}`);
+    const symbols = ObjectGetOwnPropertySymbols(v);
+    for (let i = 0; i < symbols.length; i++) {
+      const s = symbols[i];
+      if (propertyIsEnumerable(v, s)) {
+        ArrayPrototypePush(items, `[${SymbolPrototypeToString(s)}]: ${sub(v[s])}`);
+      }
     }
     if (items.length === 0) return `${prefix}${open}${close}`;
-    const oneLine = `${prefix}${open} ${items.join(", ")} ${close}`;
-    if (oneLine.length <= 72 && !oneLine.includes("\n")) return oneLine;
-    const pad = "  ".repeat(depth + 1);
-    const body = items.map((s) => pad + s.replace(/\n/g, "\n" + pad)).join(",\n");
-    return `${prefix}${open}\n${body}\n${"  ".repeat(depth)}${close}`;
+    const oneLine = `${prefix}${open} ${ArrayPrototypeJoin(items, ", ")} ${close}`;
+    if (oneLine.length <= 72 && !StringPrototypeIncludes(oneLine, "\n")) return oneLine;
+    const pad = StringPrototypeRepeat("  ", depth + 1);
+    let body = "";
+    for (let i = 0; i < items.length; i++) {
+      body += (i > 0 ? ",\n" : "") + pad + StringPrototypeReplaceAll(items[i], "\n", "\n" + pad);
+    }
+    return `${prefix}${open}\n${body}\n${StringPrototypeRepeat("  ", depth)}${close}`;
   } finally {
-    seen.pop();
+    seen.length--;
   }
 }
 
@@ -116,7 +144,8 @@ function formatArgs(args) {
   try {
     return formatArgsUnsafe(args);
   } catch (e) {
-    return `<console: an argument could not be formatted: ${exceptionText(e).split("\n")[0]}>`;
+    const first = StringPrototypeSplit(exceptionText(e), "\n")[0];
+    return `<console: an argument could not be formatted: ${first}>`;
   }
 }
 
@@ -129,11 +158,11 @@ function formatArgsUnsafe(args) {
     a = 1;
     let last = 0;
     for (let i = 0; i < f.length - 1; i++) {
-      if (f.charCodeAt(i) !== 37) continue;
+      if (StringPrototypeCharCodeAt(f, i) !== 37) continue;
       const c = f[i + 1];
       let rep;
       if (c === "%") rep = "%";
-      else if (a >= args.length || !"sdifjoOc".includes(c)) continue;
+      else if (a >= args.length || !StringPrototypeIncludes("sdifjoOc", c)) continue;
       else {
         const x = args[a++];
         if (c === "s") rep = typeof x === "string" ? x : inspect(x, 1);
@@ -150,11 +179,11 @@ function formatArgsUnsafe(args) {
         } else if (c === "c") rep = "";
         else rep = inspect(x, 1);
       }
-      out += f.slice(last, i) + rep;
+      out += StringPrototypeSlice(f, last, i) + rep;
       last = i + 2;
       i++;
     }
-    out += f.slice(last);
+    out += StringPrototypeSlice(f, last);
   }
   for (; a < args.length; a++) {
     if (out !== "" || a > 0) out += " ";
@@ -164,8 +193,8 @@ function formatArgsUnsafe(args) {
 }
 
 let groupIndent = "";
-const timerLabels = new Map();
-const countLabels = new Map();
+const timerLabels = new SafeMap();
+const countLabels = new SafeMap();
 
 // Once the host refuses a line (the request's log budget is spent), the rest of this call's
 // lines are only counted: the host takes the counts (takeMutedConsole) and says how much went.
@@ -174,7 +203,9 @@ let mutedLines = 0;
 let mutedBytes = 0;
 
 function emit(level, text) {
-  if (groupIndent !== "") text = groupIndent + text.replace(/\n/g, "\n" + groupIndent);
+  if (groupIndent !== "") {
+    text = groupIndent + StringPrototypeReplaceAll(text, "\n", "\n" + groupIndent);
+  }
   if (consoleMuted) {
     mutedLines++;
     mutedBytes += text.length;
@@ -208,9 +239,9 @@ const console = {
     if (args.length) emit("log", formatArgs(args));
     groupIndent += "  ";
   },
-  groupCollapsed: (...args) => console.group(...args),
+  groupCollapsed: (...args) => ReflectApply(console.group, console, args),
   groupEnd: () => {
-    groupIndent = groupIndent.slice(2);
+    groupIndent = StringPrototypeSlice(groupIndent, 2);
   },
   count: (label = "default") => {
     const n = (countLabels.get(String(label)) || 0) + 1;
@@ -255,10 +286,28 @@ for (const C of [
 }
 // Platform and exotic objects that the HTML spec does not serialize.
 const NOT_CLONEABLE = [Promise, WeakMap, WeakSet, Symbol];
-if (typeof WeakRef === "function") NOT_CLONEABLE.push(WeakRef);
-if (typeof FinalizationRegistry === "function") NOT_CLONEABLE.push(FinalizationRegistry);
-NOT_CLONEABLE.push(Headers, Request, Response, URL, URLSearchParams, ReadableStream, FormData);
-NOT_CLONEABLE.push(EventTarget, Event, AbortController, TextEncoder, TextDecoder, Crypto);
+if (typeof WeakRef === "function") ArrayPrototypePush(NOT_CLONEABLE, WeakRef);
+if (typeof FinalizationRegistry === "function")
+  ArrayPrototypePush(NOT_CLONEABLE, FinalizationRegistry);
+ArrayPrototypePush(
+  NOT_CLONEABLE,
+  Headers,
+  Request,
+  Response,
+  URL,
+  URLSearchParams,
+  ReadableStream,
+  FormData,
+);
+ArrayPrototypePush(
+  NOT_CLONEABLE,
+  EventTarget,
+  Event,
+  AbortController,
+  TextEncoder,
+  TextDecoder,
+  Crypto,
+);
 
 function dataCloneError(v) {
   let what;
@@ -300,6 +349,7 @@ function cloneValue(v, memory) {
     out = new File([v], v.name, { type: v.type, lastModified: v.lastModified });
   } else if (v instanceof Blob) out = blobFromBytes(blobBytes(v), v.type);
   else if (v instanceof DOMException) out = new DOMException(v.message, v.name);
+  else if (keyHandleOf(v) !== undefined) out = cloneCryptoKey(v, (x) => cloneValue(x, memory));
   else if (v instanceof Error) {
     const C = ERROR_TYPES[v.name] ?? Error;
     out = ObjectHasOwn(v, "message") ? new C(String(v.message)) : new C();
@@ -346,7 +396,7 @@ function cloneArrayBuffer(b) {
 
 function structuredClone(value, options) {
   if (arguments.length === 0) throw new TypeError("structuredClone: 1 argument required");
-  const memory = new Map();
+  const memory = new SafeMap();
   const transfer = options?.transfer;
   const list = transfer === undefined ? [] : ArrayFrom(transfer);
   // Only ArrayBuffers are transferable here; the originals are detached once cloning succeeded.

@@ -125,7 +125,7 @@ class MessagePort extends EventTarget {
     const data = structuredClone(message, transfer === undefined ? undefined : { transfer });
     const to = this.#other;
     if (to === null || this.#closed) return;
-    to.#queue.push(data);
+    ArrayPrototypePush(to.#queue, data);
     to.#schedule();
   }
   start() {
@@ -159,7 +159,7 @@ class MessagePort extends EventTarget {
     if (this.#onmessage === null && isObject(v)) {
       this.addEventListener("message", (e) => {
         const h = this.#onmessage;
-        if (typeof h === "function") h.call(this, e);
+        if (typeof h === "function") FunctionPrototypeCall(h, this, e);
       });
     }
     this.#onmessage = isObject(v) ? v : null;

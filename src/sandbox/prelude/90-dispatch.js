@@ -1,20 +1,20 @@
 // The dispatcher: the host's way in. Loads route modules through the sandbox's module loader,
 // runs handlers, and hands each Response back to the host as one record.
-const dispatchParse = JSON.parse;
-const dispatchStringify = JSON.stringify;
+// It uses only the primordials (05-primordials.js): a site that replaces the built-ins cannot
+// change how its responses reach the host.
 const dispatchImport = (name) => import("./" + name);
 
 /** route → handler function, once its module has loaded */
-const readyHandlers = new Map();
+const readyHandlers = new SafeMap();
 /** route → promise of handler, while (or after failing) to load */
-const loadingHandlers = new Map();
+const loadingHandlers = new SafeMap();
 /** request id → Request, until the handler answers: its signal aborts if the client goes away */
-const inflight = new Map();
+const inflight = new SafeMap();
 /** Bodies up to this size need no word from the host's response budget (ALWAYS_ADMITTED_BYTES). */
 const ADMIT_WITHOUT_ASKING = 64 * 1024;
 /** request id → { cancel, resume } of its streamed body's reader (true while starting) */
-const streamReaders = new Map();
-let siteEnv = Object.freeze({});
+const streamReaders = new SafeMap();
+let siteEnv = ObjectFreeze({});
 /** Finished text responses: "meta JSON\nbody" records, meta.n = body length. */
 let outbox = "";
 
@@ -24,12 +24,17 @@ function takeOutbox() {
   return out;
 }
 
+// [message, stack] of what a handler threw; its getters and toString may throw in turn.
 function errorText(e) {
-  if (e !== null && typeof e === "object") {
-    const name = e.name === undefined ? "Error" : String(e.name);
-    return [name + ": " + String(e.message), e.stack === undefined ? "" : String(e.stack)];
+  try {
+    if (e !== null && typeof e === "object") {
+      const name = e.name === undefined ? "Error" : String(e.name);
+      return [name + ": " + String(e.message), e.stack === undefined ? "" : String(e.stack)];
+    }
+    return ["Uncaught " + String(e), ""];
+  } catch {
+    return ["Uncaught exception (it could not be described)", ""];
   }
-  return ["Uncaught " + String(e), ""];
 }
 
 function handlerOf(ns, route) {
@@ -47,7 +52,8 @@ function handlerOf(ns, route) {
 function loadHandler(route) {
   let p = loadingHandlers.get(route);
   if (p === undefined) {
-    p = dispatchImport(route).then(
+    p = then(
+      dispatchImport(route),
       (ns) => {
         const fn = handlerOf(ns, route);
         readyHandlers.set(route, fn);
@@ -64,15 +70,23 @@ function loadHandler(route) {
 
 function failRequest(id, kind, e) {
   inflight.delete(id);
-  const [message, stack] = errorText(e);
-  host.fail(id, kind, message, stack);
+  const text = errorText(e);
+  host.fail(id, kind, text[0], text[1]);
 }
 
 function describe(v) {
   if (v === null) return "null";
   if (typeof v !== "object") return typeof v;
-  const ctor = v.constructor;
-  return ctor && typeof ctor.name === "string" ? "a " + ctor.name : "an object";
+  try {
+    const ctor = v.constructor;
+    if (!ctor || typeof ctor.name !== "string") return "an object";
+    // A Proxy of a Response, or an object made to look like one.
+    return ctor.name === "Response"
+      ? "an object that only looks like a Response"
+      : "a " + ctor.name;
+  } catch {
+    return "an object";
+  }
 }
 
 function finish(id, response) {
@@ -84,10 +98,23 @@ function finish(id, response) {
     host.fail(id, "type", "handler returned " + describe(response) + ", not a Response", "");
     return;
   }
+  // Our own body states always hold these; checked anyway, as the outbox framing relies on it.
+  if (
+    parts.kind === "text"
+      ? typeof parts.body !== "string"
+      : parts.kind === "bytes" && !isArrayBuffer(parts.body)
+  ) {
+    host.fail(id, "type", "the response body could not be read", "");
+    return;
+  }
   // A big whole body is first weighed against the worker's response budget, before it is copied
   // out of the sandbox: refused (503), it never reaches the host (src/response-budget.ts).
   const size =
-    parts.kind === "text" ? parts.body.length : parts.kind === "bytes" ? parts.body.byteLength : 0;
+    parts.kind === "text"
+      ? parts.body.length
+      : parts.kind === "bytes"
+        ? ArrayBufferPrototypeGetByteLength(parts.body)
+        : 0;
   if (size > ADMIT_WITHOUT_ASKING && !host.admit(id, size)) return;
   if (parts.kind === "text" || parts.kind === "none") {
     // Text answers wait in the outbox and leave with the host's call's return value: a host
@@ -104,18 +131,20 @@ function finish(id, response) {
       "\n" +
       h.length / 2 +
       "\n" +
-      (h.length === 0 ? "" : h.join("\n") + "\n") +
+      (h.length === 0 ? "" : ArrayPrototypeJoin(h, "\n") + "\n") +
       text;
     return;
   }
-  const meta = dispatchStringify({ i: id, s: parts.status, h: parts.headers, k: parts.kind });
+  const meta = JSONstringify({ i: id, s: parts.status, h: parts.headers, k: parts.kind });
   if (parts.kind !== "stream") {
     host.respond(meta, parts.body);
     return;
   }
   if (!host.respond(meta)) {
     // Refused (a bad header) or no longer wanted: nobody will read this body.
-    parts.body.cancel("response refused").then(noop, noop);
+    try {
+      markHandled(streamCancel(parts.body, "response refused"));
+    } catch {} // a stream the site broke: nothing more to do
     return;
   }
   streamReaders.set(id, true);
@@ -149,13 +178,18 @@ class ExecutionContext {
   waitUntil(promise) {
     const id = this.#id;
     host.waitUntil(id, 1);
-    Promise.resolve(promise).then(
-      () => host.waitUntil(id, -1),
-      (e) => {
-        host.log("error", "waitUntil: " + errorText(e).join("\n"));
-        host.waitUntil(id, -1);
-      },
-    );
+    let settled = false;
+    const done = (e, failed) => {
+      if (settled) return;
+      settled = true;
+      if (failed) {
+        const text = errorText(e);
+        host.log("error", "waitUntil: " + text[0] + "\n" + text[1]);
+      }
+      host.waitUntil(id, -1);
+    };
+    const ok = () => done(undefined, false);
+    if (!settleOf(promise, ok, (e) => done(e, true))) then(PromiseResolve(), ok);
   }
   passThroughOnException() {}
 }
@@ -173,19 +207,55 @@ function run(id, fn, request) {
     failRequest(id, failKind(e), e);
     return;
   }
-  if (result !== null && typeof result === "object" && typeof result.then === "function") {
-    result.then(
+  if (
+    !settleOf(
+      result,
       (r) => finish(id, r),
       (e) => failRequest(id, failKind(e), e),
-    );
-  } else finish(id, result);
+    )
+  )
+    finish(id, result);
+}
+
+/**
+ * Calls onFulfilled or onRejected, once, when v settles: through the captured then for a promise
+ * of this realm, through v's own then for another thenable (guarded, since a site's then may call
+ * back twice). False when v is no thenable at all. (No exception on the common paths: building
+ * one costs more than the whole dispatch.)
+ */
+function settleOf(v, onFulfilled, onRejected) {
+  if (v === null || (typeof v !== "object" && typeof v !== "function")) return false;
+  let method;
+  try {
+    if (ObjectGetPrototypeOf(v) === PromisePrototype) {
+      then(v, onFulfilled, onRejected);
+      return true;
+    }
+    method = v.then;
+  } catch (e) {
+    onRejected(e);
+    return true;
+  }
+  if (typeof method !== "function") return false;
+  let called = false;
+  const once = (f) => (x) => {
+    if (called) return;
+    called = true;
+    f(x);
+  };
+  try {
+    FunctionPrototypeCall(method, v, once(onFulfilled), once(onRejected));
+  } catch (e) {
+    once(onRejected)(e);
+  }
+  return true;
 }
 
 const entry = {
   intrinsics: hostIntrinsics,
   init(envJson) {
     initInstance();
-    siteEnv = Object.freeze(dispatchParse(envJson));
+    siteEnv = ObjectFreeze(JSONparse(envJson));
   },
   dispatch(metaText, body) {
     dispatchOne(metaText, body);
@@ -194,11 +264,12 @@ const entry = {
   take: takeOutbox,
   muted: takeMutedConsole,
   load(route, token) {
-    loadHandler(route).then(
+    then(
+      loadHandler(route),
       () => host.loadResult(token, "", ""),
       (e) => {
-        const [message, stack] = errorText(e);
-        host.loadResult(token, message, stack);
+        const text = errorText(e);
+        host.loadResult(token, text[0], text[1]);
       },
     );
   },
@@ -231,14 +302,24 @@ const entry = {
   },
 };
 
+/** a without its first k items, in place (as fast as slice, and no Symbol.species). */
+function dropFirst(a, k) {
+  const n = a.length > k ? a.length - k : 0;
+  for (let i = 0; i < n; i++) a[i] = a[i + k];
+  a.length = n;
+  return a;
+}
+
 /** metaText: id, method, url, route, then header names and values, split at "\n". */
 function dispatchOne(metaText, body) {
-  const f = metaText.split("\n");
+  const f = StringPrototypeSplit(metaText, "\n");
   const id = +f[0];
   const m = { r: f[3] };
   let request;
   try {
-    request = newIncomingRequest(f[2], f[1], f.length > 4 ? f.slice(4) : [], body, undefined);
+    const url = f[2];
+    const method = f[1];
+    request = newIncomingRequest(url, method, dropFirst(f, 4), body, undefined);
   } catch (e) {
     failRequest(id, "throw", e);
     return;
@@ -249,7 +330,8 @@ function dispatchOne(metaText, body) {
     run(id, fn, request);
     return;
   }
-  loadHandler(m.r).then(
+  then(
+    loadHandler(m.r),
     (f) => run(id, f, request),
     (e) => failRequest(id, e && e.sitebox === "export" ? "export" : "load", e),
   );
