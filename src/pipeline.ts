@@ -19,7 +19,6 @@ import { decodePath, matchRoute, siteForHost } from "./router.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { SandboxSink, type SinkOwner } from "./sandbox-sink.js";
 import type { SiteEntry, SiteRegistry } from "./sites.js";
-import { serveStatic } from "./static.js";
 import { parseTarget } from "./target.js";
 
 /** A whole answer made outside any site (the status page). */
@@ -139,7 +138,11 @@ export function createPipeline(
       const cgi = config.cache === "none";
       const gen = cgi ? await sites.freshGeneration(entry) : entry.current;
       let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
-      if (route === null && isRead && serveStatic(req, x, gen.publicRoot, segments.join("/")))
+      if (
+        route === null &&
+        isRead &&
+        sites.statics.serve(req, x, gen.publicRoot, segments.join("/"), gen)
+      )
         return;
       route ??= matchRoute(gen.index, segments);
       if (route === null) return sendError(x, new SiteboxError("ERR_NOT_FOUND", "no route"));
