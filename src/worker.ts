@@ -124,7 +124,7 @@ function exitNow(): void {
   setImmediate(() => process.exit(0));
 }
 
-const connections = new ConnectionDrain(server);
+const connections = new ConnectionDrain(server, config.headersTimeoutMs);
 
 /** Stop accepting, let in-flight requests and keep-alive clients finish, exit (drain.ts). */
 function drainWorker(): void {

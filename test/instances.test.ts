@@ -69,18 +69,33 @@ async function workerPids(inst: Instance): Promise<number[]> {
   return (JSON.parse(r.text).workers as { pid: number }[]).map((w) => w.pid);
 }
 
+/**
+ * Polls `check` until it holds. The test's own look-ups straight at an instance are not the
+ * traffic being judged (that goes through nginx, with every failure counted): one that fails
+ * is retried, and the timeout says what it last saw, with every instance's log.
+ */
 async function until(check: () => Promise<boolean> | boolean, what: string, ms = 10_000) {
   const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  let last = "";
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})${logs()}`);
     await sleep(25);
   }
 }
 
+let everyInstance: Instance[] = [];
+const logs = () =>
+  everyInstance.map((inst, i) => `\n--- instance ${i} stderr:\n${inst.server?.stderr()}`).join("");
+
 describe.skipIf(NGINX === null)(
   `${N} instances behind one nginx upstream (${NGINX ?? NO_NGINX})`,
   () => {
-    const instances: Instance[] = [];
+    const instances: Instance[] = (everyInstance = []);
     let nginx: RunningNginx;
 
     beforeAll(async () => {
@@ -124,7 +139,7 @@ describe.skipIf(NGINX === null)(
       const mark = traffic.ok;
       await until(() => traffic.ok > mark + 20, "traffic after the roll");
       const { ok, failures } = await traffic.stop();
-      expect(failures).toEqual([]);
+      expect(failures, logs()).toEqual([]);
       expect(ok).toBeGreaterThan(50);
     });
 
@@ -144,7 +159,7 @@ describe.skipIf(NGINX === null)(
       const mark = traffic.seen.get("v2") ?? 0;
       await until(() => (traffic.seen.get("v2") ?? 0) > mark + 30, "v2 traffic");
       const { failures, seen } = await traffic.stop();
-      expect(failures).toEqual([]);
+      expect(failures, logs()).toEqual([]);
       expect(seen.get("v1")).toBeGreaterThan(0);
       expect(seen.get("v2")).toBeGreaterThan(30);
       // Every instance is on v2 now: nothing answers v1 any more.

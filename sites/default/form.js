@@ -9,7 +9,7 @@ const form = (name = "", message = "") => `
   <button>Send</button>
 </form>`;
 
-export default {
+export default /** @satisfies {Sitebox.ExportedHandler} */ ({
   async fetch(request) {
     if (request.method === "GET" || request.method === "HEAD")
       return page("Form", `<h1>Send a message</h1>${form()}`);
@@ -38,4 +38,4 @@ export default {
 <p><a href="/form">Send another</a></p>`,
     );
   },
-};
+});

@@ -6,7 +6,7 @@ import { page } from "./_lib/layout.js";
 // sandbox: with --workers 4 there are four counters, and a code change starts them again at 0.
 let visits = 0;
 
-export default {
+export default /** @satisfies {Sitebox.ExportedHandler} */ ({
   async fetch(request) {
     visits++;
     const name = new URL(request.url).searchParams.get("name")?.trim() || "world";
@@ -23,4 +23,4 @@ per worker process, so a reload may show another worker's count.</p>
 </form>`,
     );
   },
-};
+});

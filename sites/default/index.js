@@ -22,7 +22,7 @@ const DEMOS = [
   ["runaway", "loops and never-ending handlers stopped, other sites unaffected"],
 ];
 
-export default {
+export default /** @satisfies {Sitebox.ExportedHandler} */ ({
   // The whole contract: take a web Request, return a web Response.
   async fetch(request, env, ctx) {
     const { origin } = new URL(request.url);
@@ -50,4 +50,4 @@ measured figures. Run <code>npx sitebox demo NAME</code> (or <code>all</code>):<
 <ul class="demos">${DEMOS.map(([name, what]) => `<li><code>${name}</code>: ${what}</li>`).join("")}</ul>`,
     );
   },
-};
+});

@@ -3,12 +3,18 @@
 
 const ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
-/** Text made safe for HTML content and quoted attributes. Use it on every value from a request. */
+/**
+ * Text made safe for HTML content and quoted attributes. Use it on every value from a request.
+ * @param {unknown} value
+ */
 export function escapeHtml(value) {
-  return String(value).replace(/[&<>"']/g, (c) => ENTITIES[c]);
+  return String(value).replace(
+    /[&<>"']/g,
+    (c) => ENTITIES[/** @type {keyof typeof ENTITIES} */ (c)],
+  );
 }
 
-/** A moment in the shapes clients ask for. UTC only: the sandbox has no time-zone data. */
+/** A moment in the shapes clients ask for, in UTC (Intl.DateTimeFormat gives other time zones). */
 export function timeParts(date = new Date()) {
   return {
     iso: date.toISOString(),

@@ -1,7 +1,11 @@
 // The page shell every HTML route shares, so each route holds only its own content.
 import { escapeHtml } from "./format.js";
 
-/** An HTML Response. `body` is trusted markup: escape request values before putting them in. */
+/**
+ * An HTML Response. `body` is trusted markup: escape request values before putting them in.
+ * @param {string} title
+ * @param {string} body
+ */
 export function page(title, body, status = 200) {
   const html = `<!doctype html>
 <html lang="en">

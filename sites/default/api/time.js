@@ -1,7 +1,7 @@
 // GET /api/time  (a JSON API; folders map to URL paths)
 import { timeParts } from "../_lib/format.js";
 
-export default {
+export default /** @satisfies {Sitebox.ExportedHandler} */ ({
   async fetch(request) {
     if (request.method !== "GET" && request.method !== "HEAD")
       return Response.json(
@@ -11,4 +11,4 @@ export default {
     // Response.json serialises the value and sets content-type: application/json.
     return Response.json(timeParts(new Date()), { headers: { "cache-control": "no-store" } });
   },
-};
+});
