@@ -233,6 +233,21 @@ export class SiteRegistry {
     return sb;
   }
 
+  /**
+   * What `sandbox(entry)` would give without waiting: the live sandbox, or null when it would
+   * have to wait (a build, a `stat` change to report, `none`, no settings). Throws as it does
+   * while the site cools down. For the request path's synchronous case (no promise, no tick).
+   */
+  sandboxNow(entry: SiteEntry): Sandbox | null {
+    const sb = entry.sandbox;
+    if (sb === null || sb.deadReason !== null || entry.current.settings === null) return null;
+    if (this.config.cache === "none") return null;
+    coolDownCheck(entry);
+    if (this.config.cache === "stat" && this.#changedOnDisk(entry)) return null;
+    this.cacheHits++;
+    return sb;
+  }
+
   async #sandboxFor(entry: SiteEntry, gen: Generation): Promise<Sandbox> {
     if (gen.settings === null) throw gen.settingsError!;
     if (this.config.cache === "none") {
