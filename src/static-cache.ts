@@ -75,8 +75,9 @@ interface Entry {
   readonly headers: readonly string[];
   readonly stat: fs.Stats;
   readonly cost: number;
-  /** `watch`: the watches that drop it. */
+  /** `watch`: the watches that drop it, and the child name it is kept under in each. */
   readonly watches: Watch[];
+  readonly children: string[];
 }
 
 interface Watch {
@@ -206,11 +207,12 @@ export class StaticCache {
       stat: file.stat,
       cost: size + ENTRY_OVERHEAD + key.length,
       watches,
+      children: watches.map((w) => (w.path === file.real ? "" : childOf(w.path, file.real))),
     };
-    for (const w of watches) {
-      const child = w.path === file.real ? "" : childOf(w.path, file.real);
-      let set = w.byChild.get(child);
-      if (set === undefined) w.byChild.set(child, (set = new Set()));
+    for (let i = 0; i < watches.length; i++) {
+      const w = watches[i]!;
+      let set = w.byChild.get(e.children[i]!);
+      if (set === undefined) w.byChild.set(e.children[i]!, (set = new Set()));
       set.add(e);
     }
     this.#entries.set(key, e);
@@ -283,11 +285,11 @@ export class StaticCache {
     if (this.#entries.get(e.key) !== e) return;
     this.#entries.delete(e.key);
     this.#bytes -= e.cost;
-    for (const w of e.watches) {
-      for (const [child, set] of w.byChild) {
-        set.delete(e);
-        if (set.size === 0) w.byChild.delete(child);
-      }
+    for (let i = 0; i < e.watches.length; i++) {
+      const w = e.watches[i]!;
+      const set = w.byChild.get(e.children[i]!);
+      set?.delete(e);
+      if (set?.size === 0) w.byChild.delete(e.children[i]!);
       if (w.byChild.size === 0) this.#close(w);
     }
   }
