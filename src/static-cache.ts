@@ -75,6 +75,8 @@ interface Entry {
   readonly headers: readonly string[];
   readonly stat: fs.Stats;
   readonly cost: number;
+  /** The clock (hits and fills so far) when it last moved to the newest end. */
+  moved: number;
   /** `watch`: the watches that drop it, and the child name it is kept under in each. */
   readonly watches: Watch[];
   readonly children: string[];
@@ -93,6 +95,7 @@ export class StaticCache {
   readonly #entries = new Map<string, Entry>();
   readonly #watches = new Map<string, Watch>();
   #bytes = 0;
+  #clock = 0;
   #hits = 0;
   #misses = 0;
 
@@ -129,9 +132,13 @@ export class StaticCache {
     if (hit !== undefined) {
       if (hit.owner === owner && this.#fresh(hit)) {
         this.#hits++;
-        // Least recently used first: a hit moves to the end.
-        this.#entries.delete(key);
-        this.#entries.set(key, hit);
+        // Least recently used first: a hit in the older half moves to the end (the newer half
+        // is never evicted before it, so moving those would only cost).
+        if (++this.#clock - hit.moved > this.#entries.size >> 1) {
+          hit.moved = this.#clock;
+          this.#entries.delete(key);
+          this.#entries.set(key, hit);
+        }
         send(hit.meta, hit.headers, hit.body, req, out);
         return true;
       }
@@ -206,6 +213,7 @@ export class StaticCache {
       headers: planStatic(file.meta, { method: "GET", header: () => undefined }).headers,
       stat: file.stat,
       cost: size + ENTRY_OVERHEAD + key.length,
+      moved: ++this.#clock,
       watches,
       children: watches.map((w) => (w.path === file.real ? "" : childOf(w.path, file.real))),
     };
