@@ -32,6 +32,11 @@ export interface PipelineRequest {
   /** A header by lower-case name (repeated ones joined with ", "), or undefined. */
   header(name: string): string | undefined;
   /**
+   * True when the request certainly has no body (`readBody` would give null), so the pipeline
+   * need not wait for it. Optional: a front that cannot tell leaves it out.
+   */
+  readonly bodyless?: boolean;
+  /**
    * The whole body: null when there is none, "too-large" as soon as it passes `limit` (the rest
    * is not read; the front closes the connection after the answer).
    */

@@ -18,8 +18,7 @@ import { ResponseBudget } from "./response-budget.js";
 import { decodePath, matchRoute, siteForHost } from "./router.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { SandboxSink, type SinkOwner } from "./sandbox-sink.js";
-import type { SiteEntry, SiteRegistry } from "./sites.js";
-import { serveStatic } from "./static.js";
+import type { Generation, SiteEntry, SiteRegistry } from "./sites.js";
 import { parseTarget } from "./target.js";
 
 /** A whole answer made outside any site (the status page). */
@@ -118,17 +117,62 @@ export function createPipeline(
     return true;
   };
 
-  async function route(x: Exchange): Promise<void> {
-    const { req, target } = x;
+  /** Host → site entry, then the request on it: synchronously whenever nothing must be awaited. */
+  function start(x: Exchange): void {
+    const { target } = x;
     const site = target === null ? null : siteForHost(target.host, sites.names);
     const segments = target === null ? null : decodePath(target.path);
     if (site === null || segments === null)
       return sendError(x, new SiteboxError("ERR_NOT_FOUND", "no site"));
     const pending = sites.site(site);
-    const entry = pending instanceof Promise ? await pending : pending;
+    if (pending instanceof Promise)
+      pending.then((entry) => enter(x, entry, segments)).catch((err) => fail(x, err));
+    else enter(x, pending, segments);
+  }
+
+  function enter(x: Exchange, entry: SiteEntry, segments: string[]): void {
     x.entry = entry;
     entry.requests++;
     entry.lastUsed = Date.now();
+    const tried = routeNow(x, entry, segments);
+    if (tried !== true) route(x, entry, segments, tried).catch((err) => fail(x, err));
+  }
+
+  /**
+   * The usual case without a promise or a tick: the generation open, a static file or a route
+   * whose sandbox is live, no body to read. True when answered or dispatched; else the
+   * generation whose static file was looked for and not found (or null), for `route` to go on.
+   */
+  function routeNow(x: Exchange, entry: SiteEntry, segments: string[]): true | Generation | null {
+    if (entry.gate !== null || config.cache === "none") return null;
+    const { req } = x;
+    const gen = entry.current;
+    let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
+    let tried: Generation | null = null;
+    if (route === null && (req.method === "GET" || req.method === "HEAD")) {
+      if (sites.statics.serve(req, x, gen.publicRoot, segments.join("/"), gen)) return true;
+      tried = gen;
+    }
+    route ??= matchRoute(gen.index, segments);
+    if (route === null) {
+      sendError(x, new SiteboxError("ERR_NOT_FOUND", "no route"));
+      return true;
+    }
+    if (req.bodyless !== true) return tried;
+    const sandbox = sites.sandboxNow(entry);
+    if (sandbox === null) return tried;
+    dispatch(x, entry, sandbox, route, null);
+    return true;
+  }
+
+  /** The rest, where something is awaited: a gate, a build, a body, a fresh read (`none`). */
+  async function route(
+    x: Exchange,
+    entry: SiteEntry,
+    segments: string[],
+    tried: Generation | null,
+  ): Promise<void> {
+    const { req } = x;
     const isRead = req.method === "GET" || req.method === "HEAD";
     let body: Uint8Array | null | undefined;
     // Routing and the sandbox are taken from one generation; if a switch happened while this
@@ -139,7 +183,12 @@ export function createPipeline(
       const cgi = config.cache === "none";
       const gen = cgi ? await sites.freshGeneration(entry) : entry.current;
       let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
-      if (route === null && isRead && serveStatic(req, x, gen.publicRoot, segments.join("/")))
+      if (
+        route === null &&
+        isRead &&
+        gen !== tried &&
+        sites.statics.serve(req, x, gen.publicRoot, segments.join("/"), gen)
+      )
         return;
       route ??= matchRoute(gen.index, segments);
       if (route === null) return sendError(x, new SiteboxError("ERR_NOT_FOUND", "no route"));
@@ -155,6 +204,18 @@ export function createPipeline(
       dispatch(x, entry, sandbox, route, body);
       return;
     }
+  }
+
+  /** A request that failed before its answer: logged unless expected, then its error status. */
+  function fail(x: Exchange, err: unknown): void {
+    const quiet = err instanceof SiteboxError && err.code === "ERR_COOL_DOWN"; // logged once
+    if (
+      !quiet &&
+      (!(err instanceof SiteboxError) || err.code === "ERR_CONFIG" || err.status >= 500)
+    )
+      log.error({ site: x.entry?.name, worker }, (err as Error).message);
+    x.entry?.noteError((err as Error).message);
+    sendError(x, err);
   }
 
   /** Synchronous from the generation check to the dispatch: nothing can switch in between. */
@@ -198,16 +259,11 @@ export function createPipeline(
       x.target = parseTarget(req.target, req.host);
       if (x.target?.path.startsWith("/.sitebox/") && status(x, x.target.path.split("?")[0]!))
         return;
-      route(x).catch((err) => {
-        const quiet = err instanceof SiteboxError && err.code === "ERR_COOL_DOWN"; // logged once
-        if (
-          !quiet &&
-          (!(err instanceof SiteboxError) || err.code === "ERR_CONFIG" || err.status >= 500)
-        )
-          log.error({ site: x.entry?.name, worker }, (err as Error).message);
-        x.entry?.noteError((err as Error).message);
-        sendError(x, err);
-      });
+      try {
+        start(x);
+      } catch (err) {
+        fail(x, err);
+      }
     },
   };
 }

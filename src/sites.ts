@@ -17,6 +17,7 @@ import { buildRouteIndex, type RouteIndex } from "./router.js";
 import { Sandbox } from "./sandbox/sandbox.js";
 import { defaultLimits, parseSiteJson, type SiteSettings } from "./site-config.js";
 import { readSnapshot, stampOf } from "./snapshot.js";
+import { StaticCache } from "./static-cache.js";
 import type { SiteStats } from "./stats.js";
 
 /** Everything derived from one generation's files; immutable. */
@@ -145,6 +146,8 @@ export class SiteRegistry {
   readonly entries = new Map<string, SiteEntry>();
   names: ReadonlySet<string> = new Set();
   abandoned = 0;
+  /** Small files of public/ in memory (static-cache.ts), per worker. */
+  readonly statics: StaticCache;
   cacheHits = 0;
   cacheMisses = 0;
   /** `stat` policy: tell the primary a loaded file changed; resolves when it has been handled. */
@@ -156,6 +159,7 @@ export class SiteRegistry {
 
   constructor(config: Config, log: Log, worker: number, fetch: FetchGeneration) {
     this.config = config;
+    this.statics = new StaticCache(config.cache);
     this.#log = log;
     this.#worker = worker;
     this.#fetch = fetch;
@@ -226,6 +230,21 @@ export class SiteRegistry {
     coolDownCheck(entry);
     const sb = await this.#sandboxFor(entry, gen);
     coolDownCheck(entry);
+    return sb;
+  }
+
+  /**
+   * What `sandbox(entry)` would give without waiting: the live sandbox, or null when it would
+   * have to wait (a build, a `stat` change to report, `none`, no settings). Throws as it does
+   * while the site cools down. For the request path's synchronous case (no promise, no tick).
+   */
+  sandboxNow(entry: SiteEntry): Sandbox | null {
+    const sb = entry.sandbox;
+    if (sb === null || sb.deadReason !== null || entry.current.settings === null) return null;
+    if (this.config.cache === "none") return null;
+    coolDownCheck(entry);
+    if (this.config.cache === "stat" && this.#changedOnDisk(entry)) return null;
+    this.cacheHits++;
     return sb;
   }
 

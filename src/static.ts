@@ -77,6 +77,9 @@ export interface StaticMeta {
 export interface StaticFile {
   readonly meta: StaticMeta;
   readonly fd: number;
+  /** The descriptor's fstat, and where the file is (no symlink in it): for a cache's checks. */
+  readonly stat: fs.Stats;
+  readonly real: string;
 }
 
 /** The status, headers and byte range to send for a request (pure; no body for HEAD/304/416). */
@@ -114,6 +117,8 @@ export function lookupStatic(publicRoot: string, relPath: string): StaticFile | 
   const mtimeSec = Math.floor(stat.mtimeMs / 1000);
   return {
     fd,
+    stat,
+    real,
     meta: {
       size: stat.size,
       mtimeSec,
@@ -209,6 +214,12 @@ export function serveStatic(
   if (req.method !== "GET" && req.method !== "HEAD") return false;
   const file = lookupStatic(publicRoot, relPath);
   if (file === null) return false;
+  sendStatic(req, out, file);
+  return true;
+}
+
+/** Answers from a file `lookupStatic` opened; closes its descriptor or hands it to the sink. */
+export function sendStatic(req: StaticRequest, out: StaticSink, file: StaticFile): void {
   const plan = planStatic(file.meta, req);
   if (plan.length === 0) {
     fs.closeSync(file.fd);
@@ -231,7 +242,6 @@ export function serveStatic(
     // connection (the client sees a truncated response, never a wrong or hanging one).
     out.sendFile(file.fd, plan.start, plan.length);
   }
-  return true;
 }
 
 function isHidden(relPath: string): boolean {

@@ -1,3 +1,5 @@
+import type { StaticCacheFigures } from "./static-cache.js";
+
 /** Figures a worker reports to the primary for the status page (plain data, crosses IPC). */
 export interface SiteStats {
   site: string;
@@ -29,5 +31,7 @@ export interface WorkerStats {
   abandoned: number;
   cacheHits: number;
   cacheMisses: number;
+  /** Small public/ files in memory (static-cache.ts). Optional. */
+  staticCache?: StaticCacheFigures;
   sites: SiteStats[];
 }

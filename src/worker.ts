@@ -99,6 +99,7 @@ function stats(): WorkerStats {
     abandoned: sites.abandoned,
     cacheHits: sites.cacheHits,
     cacheMisses: sites.cacheMisses,
+    staticCache: sites.statics.figures(),
     sites: [...sites.entries.values()].map((e) => e.stats()),
   };
 }

@@ -48,6 +48,7 @@ class HttpExchange implements PipelineRequest, ResponseWriter {
   readonly clientAddress: string;
   readonly scheme: "http" | "https" = "http";
   readonly httpVersion: string;
+  readonly bodyless: boolean;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #hooks: HttpFrontHooks;
@@ -73,6 +74,10 @@ class HttpExchange implements PipelineRequest, ResponseWriter {
       this.scheme = client.scheme;
     }
     this.httpVersion = req.httpVersion;
+    const declared = req.headers["content-length"];
+    this.bodyless =
+      req.headers["transfer-encoding"] === undefined &&
+      (declared === undefined || declared === "0");
   }
 
   // ---- PipelineRequest ----
