@@ -68,25 +68,10 @@ async function nginxHttp(ctx) {
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     }`;
-  let nginx;
-  try {
-    nginx = await startNginx(ctx, dir, {
-      root: dir,
-      upstreams: `  upstream sitebox { server 127.0.0.1:${port}; keepalive 32; }`,
-      locations,
-    });
-  } catch (err) {
-    await back.stop();
-    throw err;
-  }
-  return {
-    url: nginx.url,
-    roots: () => [nginx.pid, back.server.pid],
-    stop: async () => {
-      await nginx.stop();
-      await back.stop();
-    },
-  };
+  return behindNginx(ctx, dir, back, {
+    upstreams: `  upstream sitebox { server 127.0.0.1:${port}; keepalive 32; }`,
+    locations,
+  });
 }
 
 /**
@@ -110,13 +95,17 @@ async function nginxFastcgi(ctx) {
       fastcgi_buffering off;
       fastcgi_pass sitebox_fastcgi;
     }`;
+  return behindNginx(ctx, dir, back, {
+    upstreams: `  upstream sitebox_fastcgi { server unix:${sock}; keepalive 32; }`,
+    locations,
+  });
+}
+
+/** A private nginx in front of the sitebox `back`; stopping the target stops both. */
+async function behindNginx(ctx, dir, back, { upstreams, locations }) {
   let nginx;
   try {
-    nginx = await startNginx(ctx, dir, {
-      root: dir,
-      upstreams: `  upstream sitebox_fastcgi { server unix:${sock}; keepalive 32; }`,
-      locations,
-    });
+    nginx = await startNginx(ctx, dir, { root: dir, upstreams, locations });
   } catch (err) {
     await back.stop();
     throw err;
