@@ -134,35 +134,47 @@ export function createPipeline(
     x.entry = entry;
     entry.requests++;
     entry.lastUsed = Date.now();
-    const tried = routeNow(x, entry, segments);
-    if (tried !== true) route(x, entry, segments, tried).catch((err) => fail(x, err));
+    const seen = routeNow(x, entry, segments);
+    if (seen !== true) route(x, entry, segments, seen).catch((err) => fail(x, err));
   }
 
   /**
    * The usual case without a promise or a tick: the generation open, a static file or a route
    * whose sandbox is live, no body to read. True when answered or dispatched; else the
-   * generation whose static file was looked for and not found (or null), for `route` to go on.
+   * generation already looked at (its static file is not looked for again), or null.
    */
   function routeNow(x: Exchange, entry: SiteEntry, segments: string[]): true | Generation | null {
     if (entry.gate !== null || config.cache === "none") return null;
-    const { req } = x;
     const gen = entry.current;
+    const route = resolve(x, gen, segments, false);
+    if (route === true) return true;
+    if (x.req.bodyless !== true) return gen;
+    const sandbox = sites.sandboxNow(entry);
+    if (sandbox === null) return gen;
+    dispatch(x, entry, sandbox, route, null);
+    return true;
+  }
+
+  /**
+   * What `gen` makes of the path: true when a static file of public/ (GET and HEAD, unless
+   * `staticSeen`) or a 404 answered it; else the route to run.
+   */
+  function resolve(x: Exchange, gen: Generation, segments: string[], staticSeen: boolean) {
+    const { req } = x;
     let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
-    let tried: Generation | null = null;
-    if (route === null && (req.method === "GET" || req.method === "HEAD")) {
-      if (sites.statics.serve(req, x, gen.publicRoot, segments.join("/"), gen)) return true;
-      tried = gen;
-    }
+    if (
+      route === null &&
+      !staticSeen &&
+      (req.method === "GET" || req.method === "HEAD") &&
+      sites.statics.serve(req, x, gen.publicRoot, segments.join("/"), gen)
+    )
+      return true;
     route ??= matchRoute(gen.index, segments);
     if (route === null) {
       sendError(x, new SiteboxError("ERR_NOT_FOUND", "no route"));
       return true;
     }
-    if (req.bodyless !== true) return tried;
-    const sandbox = sites.sandboxNow(entry);
-    if (sandbox === null) return tried;
-    dispatch(x, entry, sandbox, route, null);
-    return true;
+    return route;
   }
 
   /** The rest, where something is awaited: a gate, a build, a body, a fresh read (`none`). */
@@ -170,10 +182,9 @@ export function createPipeline(
     x: Exchange,
     entry: SiteEntry,
     segments: string[],
-    tried: Generation | null,
+    seen: Generation | null,
   ): Promise<void> {
     const { req } = x;
-    const isRead = req.method === "GET" || req.method === "HEAD";
     let body: Uint8Array | null | undefined;
     // Routing and the sandbox are taken from one generation; if a switch happened while this
     // request waited (static lookup, body, build), start over on the new one.
@@ -182,16 +193,8 @@ export function createPipeline(
       // `none` (CGI) routes and runs each request from the files on disk now.
       const cgi = config.cache === "none";
       const gen = cgi ? await sites.freshGeneration(entry) : entry.current;
-      let route = gen.index.main === null ? matchRoute(gen.index, segments) : null;
-      if (
-        route === null &&
-        isRead &&
-        gen !== tried &&
-        sites.statics.serve(req, x, gen.publicRoot, segments.join("/"), gen)
-      )
-        return;
-      route ??= matchRoute(gen.index, segments);
-      if (route === null) return sendError(x, new SiteboxError("ERR_NOT_FOUND", "no route"));
+      const route = resolve(x, gen, segments, gen === seen);
+      if (route === true) return;
       if (body === undefined) {
         const read = await req.readBody(gen.settings?.limits.maxBodyBytes ?? config.maxBodyBytes);
         if (read === "too-large")

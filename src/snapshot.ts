@@ -47,7 +47,7 @@ export const WALK_LIMITS = Object.freeze({
  * A file system's timestamps tick coarsely (ext4 ~4 ms, some 1-2 s): a rewrite of equal size in
  * the same tick keeps every stamp. A stamp within this margin of a walk is never trusted later.
  */
-const RACY_MS = 2000;
+export const RACY_MS = 2000;
 
 /** What the walk and the watcher never enter: dot names, node_modules, the site's public/. */
 export function isSkipped(name: string, parentRel: string): boolean {

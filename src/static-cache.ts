@@ -19,7 +19,7 @@
  * - `stat`: each hit stats the path (follows symlinks) and compares inode, device, size, mtime
  *   and ctime with the fstat the bytes were read under; any difference is a miss. One syscall
  *   per request, the same bargain as the module policy. A file whose stamps are under RACY_MS
- *   old is not cached: a same-tick rewrite of equal size would keep every stamp.
+ *   (snapshot.ts) old is not cached: a same-tick rewrite of equal size would keep every stamp.
  * - `forever`: never looks again; SIGHUP restarts the workers, which empties it.
  * - `none`, `legacy`: no cache (every request reads the disk, as a CGI server or Apache would).
  *
@@ -29,6 +29,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SiteboxError } from "./errors.js";
+import { RACY_MS } from "./snapshot.js";
 import {
   lookupStatic,
   planStatic,
@@ -50,8 +51,6 @@ export const STATIC_CACHE_LIMITS = Object.freeze({
 
 /** What an entry costs beyond its body (key, headers, watch bookkeeping), for the bound. */
 const ENTRY_OVERHEAD = 1024;
-/** `stat`: stamps this recent may hide a same-tick rewrite (as snapshot.ts RACY_MS). */
-const RACY_MS = 2000;
 
 export type StaticCachePolicy = "watch" | "stat" | "forever" | "none" | "legacy";
 

@@ -152,17 +152,17 @@ if (config.fastcgi !== null) {
 }
 for (const l of listeners) connections.watch(l.server);
 
-function exitNow(): void {
+function exitNow(code = 0): void {
   log.flush();
-  setImmediate(() => process.exit(0));
+  setImmediate(() => process.exit(code));
 }
 
 /** Stop accepting, let in-flight requests and keep-alive clients finish, exit (drain.ts). */
 function drainWorker(): void {
   if (draining) return;
   draining = true;
-  void connections.drain().then(exitNow);
-  setTimeout(exitNow, config.wallTimeoutMs + 1000).unref();
+  void connections.drain().then(() => exitNow());
+  setTimeout(() => exitNow(), config.wallTimeoutMs + 1000).unref();
 }
 
 process.on("message", (msg: unknown) => {
@@ -225,8 +225,7 @@ new Worker(new URL("./watchdog-thread.js", import.meta.url), {
 for (const l of listeners)
   l.server.once("error", (err: NodeJS.ErrnoException) => {
     log.error({ worker: workerId }, `cannot listen on ${l.what}: ${err.code ?? err.message}`);
-    log.flush();
-    setImmediate(() => process.exit(1));
+    exitNow(1);
   });
 
 /** Listens on every front end; ready once all of them are. */
