@@ -73,7 +73,7 @@ const worker = new Worker(path.join(ROOT, "dist/watchdog-thread.js"), {
 });
 await new Promise((resolve) => worker.once("online", resolve));
 await new Promise((resolve) => setTimeout(resolve, 200));
-await reading("+ the watchdog thread (a worker_thread)");
+await reading("+ the watchdog thread (a worker_thread; only where /proc/PID/mem is closed)");
 
 const variantPkg = process.argv[2] || "@jitl/quickjs-wasmfile-release-sync";
 const req = createRequire(createRequire(import.meta.url).resolve("quickjs-emscripten"));

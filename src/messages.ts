@@ -25,7 +25,9 @@ export type ToPrimary =
   | { type: "stats"; reqId: number; stats: WorkerStats }
   | { type: "status-request"; reqId: number }
   /** The worker asks to be replaced (memory bound passed, interpreter aborted). */
-  | { type: "recycle-me"; reason: string };
+  | { type: "recycle-me"; reason: string }
+  /** Once after ready: where the busy record (busy.ts) is, for the primary to read it. */
+  | { type: "busy-at"; address: number; magic: string };
 
 export type ToWorker =
   | { type: "snapshot-reply"; reqId: number; data: GenerationData | null; error: string | null }
@@ -45,7 +47,9 @@ export type ToWorker =
   /** The instance is stopping: /.sitebox/health says so until the listener closes. */
   | { type: "health-draining" }
   /** SIGUSR1: reopen the access log file. */
-  | { type: "reopen-logs" };
+  | { type: "reopen-logs" }
+  /** The primary cannot read this worker's memory: watch the busy record from a thread. */
+  | { type: "watchdog-thread" };
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {
   return (

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { peekBusy } from "./busy-peek.js";
 import type { Config } from "./config.js";
 import { restrictSocket, removeSocket, socketInode, SOCKET_MODE } from "./fastcgi/address.js";
 import { describeAddress } from "./listen-address.js";
@@ -28,6 +29,8 @@ interface Slot {
   /** Forked to replace a recycled worker; if it fails to start, the old one stays. */
   replacement?: boolean;
   lastBeat: number;
+  /** Where the worker's busy record is, once the primary has read it there (busy-peek.ts). */
+  busyAt?: { address: number; magic: string };
 }
 
 export class Primary {
@@ -203,6 +206,13 @@ export class Primary {
       case "recycle-me":
         this.recycle(slot, msg.reason);
         break;
+      case "busy-at": {
+        const pid = slot.worker.process.pid ?? 0;
+        if (peekBusy(pid, msg.address, msg.magic) === "unreadable")
+          slot.worker.send({ type: "watchdog-thread" });
+        else slot.busyAt = { address: msg.address, magic: msg.magic };
+        break;
+      }
     }
   }
 
@@ -365,7 +375,7 @@ export class Primary {
       const blockedMs = now - slot.lastBeat;
       slot.lastBeat = now;
       const pid = slot.worker.process.pid ?? 0;
-      const blame = this.#readBlame(pid);
+      const blame = this.#blame(slot, pid, now);
       const where = blame
         ? ` in site=${blame.site}${blame.route ? ` route=${blame.route}` : ""}`
         : "";
@@ -379,6 +389,15 @@ export class Primary {
       this.#recycles.push({ at: now, pid, reason: `event loop blocked${where} (watchdog)` });
       this.#kill(slot, `event loop blocked for ${blockedMs} ms${where}`);
     }
+  }
+
+  /** The site code that blocked the worker, if it has been running for half the bound or more. */
+  #blame(slot: Slot, pid: number, now: number): { site: string; route: string | null } | null {
+    if (slot.busyAt === undefined) return this.#readBlame(pid);
+    const busy = peekBusy(pid, slot.busyAt.address, slot.busyAt.magic);
+    if (busy === null || busy === "unreadable") return null;
+    if (now - busy.since < this.#config.watchdogMs / 2) return null;
+    return { site: busy.site, route: busy.route };
   }
 
   /** What the worker's watchdog thread wrote about the site code that blocked it. */

@@ -7,7 +7,8 @@ import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { busyBuffer } from "./busy.js";
+import { busyBuffer, busyMagic } from "./busy.js";
+import { locateBusy } from "./busy-peek.js";
 import { ConnectionDrain } from "./drain.js";
 import { health } from "./health.js";
 import { recycleReason, requestLimit } from "./lifecycle.js";
@@ -199,6 +200,9 @@ process.on("message", (msg: unknown) => {
     case "reopen-logs":
       log.reopen();
       break;
+    case "watchdog-thread":
+      startWatchdogThread();
+      break;
   }
 });
 // A SIGTERM sent to the whole process group reaches the workers too: the same health flip first.
@@ -213,14 +217,28 @@ setInterval(() => sites.refreshNames(), 2000).unref();
 setInterval(() => sites.evictIdle(), 1000).unref();
 setInterval(() => send({ type: "heartbeat" }), 250).unref();
 setInterval(checkRecycle, 500).unref();
-new Worker(new URL("./watchdog-thread.js", import.meta.url), {
-  workerData: {
-    buffer: busyBuffer,
-    blameFile: join(process.env.SITEBOX_BLAME_DIR ?? tmpdir(), `${process.pid}.json`),
-    watchdogMs: config.watchdogMs,
-    worker: workerId,
-  },
-}).unref();
+let watchdogThread = false;
+/** Fallback for where the primary cannot read the busy record itself (busy-peek.ts). */
+function startWatchdogThread(): void {
+  if (watchdogThread) return;
+  watchdogThread = true;
+  new Worker(new URL("./watchdog-thread.js", import.meta.url), {
+    workerData: {
+      buffer: busyBuffer,
+      blameFile: join(process.env.SITEBOX_BLAME_DIR ?? tmpdir(), `${process.pid}.json`),
+      watchdogMs: config.watchdogMs,
+      worker: workerId,
+    },
+  }).unref();
+}
+
+/** After ready (a few ms of scanning, off the start's critical path). */
+function announceBusyRecord(): void {
+  // SITEBOX_WATCHDOG_THREAD=1: always the thread (where reading /proc/PID/mem misbehaves).
+  const address = process.env.SITEBOX_WATCHDOG_THREAD === "1" ? null : locateBusy(busyBuffer);
+  if (address === null) startWatchdogThread();
+  else send({ type: "busy-at", address, magic: busyMagic() });
+}
 
 for (const l of listeners)
   l.server.once("error", (err: NodeJS.ErrnoException) => {
@@ -240,4 +258,5 @@ async function listenAll(): Promise<void> {
 // request waits for it; --preload also loads every site's routes first.
 void template()
   .then(() => (config.preload ? sites.preloadAll() : undefined))
-  .then(listenAll);
+  .then(listenAll)
+  .then(announceBusyRecord);

@@ -16,10 +16,12 @@ async function serve(
   files: Record<string, string>,
   args: string[],
   extra: Record<string, Record<string, string>> = {},
+  env: Record<string, string> = {},
 ) {
   const s = await startServer({
     sites: { default: files, ...extra },
     args: ["--debug-headers", ...args],
+    env,
   });
   servers.push(s);
   return s;
@@ -158,11 +160,23 @@ describe("memory that falls", () => {
   });
 });
 
-describe("runaway handlers", () => {
+// The primary reads the blocked worker's busy record from /proc/PID/mem; the fallback (where it
+// cannot) is a watchdog thread in the worker, forced here with SITEBOX_WATCHDOG_THREAD=1.
+describe.each([
+  ["read by the primary", {}],
+  ["watchdog thread", { SITEBOX_WATCHDOG_THREAD: "1" }],
+])("runaway handlers (%s)", (_how, env: Record<string, string>) => {
   it("a worker blocked in one long native call is replaced, and the log and status name the site and route", async () => {
-    const s = await serve(hello, ["--watchdog", "800", "--timeout", "200", "--memory", "768"], {
-      hog: { "spin.js": "export default () => new Response(String('ab'.repeat(2 ** 28).length));" },
-    });
+    const s = await serve(
+      hello,
+      ["--watchdog", "800", "--timeout", "200", "--memory", "768"],
+      {
+        hog: {
+          "spin.js": "export default () => new Response(String('ab'.repeat(2 ** 28).length));",
+        },
+      },
+      env,
+    );
     const hog = request(s.url, "/spin", { headers: { host: "hog" }, fresh: true }).catch((e) => e);
     await s.waitFor(
       /killing worker \d+: event loop blocked for \d+ ms in site=hog route=spin\.js/,
