@@ -381,12 +381,11 @@ export class Sandbox implements HostHooks {
    */
   #call(fn: QuickJSHandle, collect: boolean, ...args: QuickJSHandle[]): void {
     if (this.deadReason !== null) return;
-    const ctx = this.#ctx;
     let out = "";
     this.#limits.start();
     enterSiteCode(this.site, this.#activeRoute());
     try {
-      const result = ctx.callFunction(fn, ctx.undefined, ...args);
+      const result = this.#io.call(fn, ...args);
       if (result.error) this.#internalError(result.error);
       else {
         if (collect) out = this.#io.read(result.value);
@@ -405,7 +404,7 @@ export class Sandbox implements HostHooks {
         break;
       }
       if (ranJobs && !this.#limits.hit()) {
-        const taken = ctx.callFunction(this.#entry.take, ctx.undefined);
+        const taken = this.#io.call(this.#entry.take);
         if (taken.error) this.#internalError(taken.error);
         else {
           out += this.#io.read(taken.value);
@@ -591,7 +590,7 @@ export class Sandbox implements HostHooks {
   /** Lines the prelude counted instead of sending, charged to the request whose call it was. */
   #countMuted(): void {
     this.#consoleMuted = false;
-    const r = this.#ctx.callFunction(this.#entry.muted, this.#ctx.undefined);
+    const r = this.#io.call(this.#entry.muted);
     if (r.error) return this.#internalError(r.error);
     const [lines, bytes] = this.#io.read(r.value).split(",").map(Number);
     r.value.dispose();
