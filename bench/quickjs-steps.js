@@ -145,7 +145,8 @@ function wrapQuickJS(Crossing) {
   for (const m of ["newString", "getString", "newArrayBuffer"])
     wrap(QuickJSContext.prototype, m, "strings");
   wrap(QuickJSContext.prototype, "callFunction", "calls");
-  for (const m of ["make", "read"]) wrap(Crossing.prototype, m, "strings", `crossing.${m}`);
+  for (const m of ["make", "read", "buffer"])
+    wrap(Crossing.prototype, m, "strings", `crossing.${m}`);
   wrap(Crossing.prototype, "call", "calls", "crossing.call");
   for (const m of ["hasPendingJob", "executePendingJobs"]) wrap(QuickJSRuntime.prototype, m);
   const newFunction = QuickJSContext.prototype.newFunction;
@@ -184,7 +185,8 @@ export async function measureDispatches(sb, w) {
     const host = per(best.host);
     const calls = best.callFunction + best["crossing.call"];
     const quickjs = per(calls + best.hasPendingJob + best.executePendingJobs) - host;
-    const made = best.newString + best["crossing.make"] + best.newArrayBuffer;
+    const made =
+      best.newString + best["crossing.make"] + best.newArrayBuffer + best["crossing.buffer"];
     const strings = per(made + best.getString + best["crossing.read"]);
     const wall = per(best.wall);
     rows.push({
@@ -300,9 +302,10 @@ export function printQuickjsSteps(r) {
   console.log(
     "\nOne request in a real sandbox, in process (no HTTP): CPU µs per dispatch; then how the " +
       "least-preempted of 40 batches of 100 divides its wall time: QuickJS = inside " +
-      "callFunction/executePendingJobs (the interpreter and quickjs-emscripten's glue), host = " +
-      "Node functions the prelude calls from inside (URL parsing, UTF-8), strings = " +
-      "newString/getString/newArrayBuffer, Node = the rest of Sandbox.dispatch and the sink",
+      "callFunction/the crossing's call/executePendingJobs (the interpreter and the glue), " +
+      "host = Node functions the prelude calls from inside (URL parsing, UTF-8), strings = " +
+      "newString/getString/newArrayBuffer and the crossing's make/read/buffer (strings.ts), " +
+      "Node = the rest of Sandbox.dispatch and the sink",
   );
   printGrid(
     ["request", "CPU µs", "batch µs", "QuickJS", "host", "strings", "Node"],

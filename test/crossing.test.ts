@@ -94,6 +94,25 @@ describe("the crossing: strings in and out of the wasm heap", () => {
   });
 });
 
+describe("the crossing: ArrayBuffers", () => {
+  it("a buffer arrives as a copy of the view's bytes only, empty ones too", () => {
+    const bytesOf = evalFn("(b) => Array.from(new Uint8Array(b)).join(',')");
+    const backing = new Uint8Array([9, 9, 1, 2, 0, 255, 9]);
+    const views = [backing.subarray(2, 6), new Uint8Array(0), new Uint8Array(70_000).fill(7)];
+    for (const view of views) {
+      const expected = Array.from(view).join(",");
+      const h = crossing.buffer(view);
+      view.fill(3); // a copy: the guest does not see later writes
+      const r = crossing.call(bytesOf, [h]);
+      h.dispose();
+      expect(crossing.read(r.value!) === expected).toBe(true);
+      r.value!.dispose();
+    }
+    expect([...backing]).toEqual([9, 9, 3, 3, 3, 3, 9]);
+    bytesOf.dispose();
+  });
+});
+
 describe("the crossing: calls through QTS_Call", () => {
   it("passes arguments in order and returns the value, or the thrown error", () => {
     const join = evalFn("(...a) => a.join('|')");

@@ -269,7 +269,6 @@ export class Sandbox implements HostHooks {
     this.lastUsed = Date.now();
     this.#pending.add(id, sink, req.route);
     this.#work.open(id, req.route);
-    const { ctx } = this;
     // One string, fields split at "\n", which neither a URL nor a header can contain after
     // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
     const meta = this.#io.string(
@@ -278,8 +277,7 @@ export class Sandbox implements HostHooks {
     );
     this.#dispatching = req.route;
     if (req.body !== null && req.body.byteLength > 0) {
-      const b = req.body;
-      const body = ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      const body = this.#io.buffer(req.body);
       this.#call(this.#entry.dispatch, true, meta, body);
       body.dispose();
     } else this.#call(this.#entry.dispatch, true, meta);
@@ -368,10 +366,6 @@ export class Sandbox implements HostHooks {
 
   #closeIfIdle(): void {
     if (this.#retiring && this.#work.size === 0 && this.#pending.size === 0) this.close();
-  }
-
-  private get ctx(): QuickJSContext {
-    return this.#ctx;
   }
 
   /**

@@ -69,7 +69,7 @@ export function hostIO(ctx: QuickJSContext, memory: WebAssembly.Memory): HostIO 
     },
     string: (s) => exact.make(s),
     call: (fn, ...args) => exact.call(fn, args),
-    buffer: (b) => ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)),
+    buffer: (b) => exact.buffer(b),
     error(name, message) {
       const n = exact.make(name);
       const m = exact.make(message);

@@ -41,6 +41,7 @@ interface ContextInternals {
     QTS_FreeCString(ctx: number, cString: number): void;
     QTS_Call(ctx: number, fn: number, self: number, argc: number, argv: number): number;
     QTS_ResolveException(ctx: number, maybeException: number): number;
+    QTS_NewArrayBuffer(ctx: number, owned: number, length: number): number;
   };
   ctx: { value: number };
   module: { _malloc(bytes: number): number; _free(ptr: number): void; HEAPU8: Uint8Array };
@@ -57,6 +58,7 @@ const FFI_NAMES = [
   "QTS_FreeCString",
   "QTS_Call",
   "QTS_ResolveException",
+  "QTS_NewArrayBuffer",
 ] as const;
 
 /** The scratch block's first size: a browser's request meta (~500 characters) fits thrice. */
@@ -66,7 +68,8 @@ const SCRATCH_MAX = 64 * 1024;
 /** Arguments `call` passes through its own block; more go through the library's callFunction. */
 const ARG_SLOTS = 16;
 
-export type CallResult = { value: QuickJSHandle; error?: undefined } | { error: QuickJSHandle };
+export type CallResult =
+  { value: QuickJSHandle; error?: undefined } | { value?: undefined; error: QuickJSHandle };
 
 /** C-safe: crosses quickjs-emscripten's C-string path unchanged. */
 export function cSafe(s: string): boolean {
@@ -169,6 +172,20 @@ export class Crossing {
     const value = this.#raw.ffi.QTS_NewString(this.#ctxPtr, ptr);
     if (ptr !== this.#scratch) this.#raw.module._free(ptr);
     return this.#raw.memory.heapValueHandle(value);
+  }
+
+  /**
+   * A new guest ArrayBuffer holding a copy of `b`: one copy into a block the ArrayBuffer then
+   * owns (QuickJS frees it with the buffer), where the library's newArrayBuffer wants an
+   * ArrayBuffer of its own to copy from.
+   */
+  buffer(b: Uint8Array): QuickJSHandle {
+    const ptr = this.#raw.module._malloc(b.byteLength);
+    if (ptr === 0) return this.#ctx.newArrayBuffer(b.slice().buffer);
+    this.#view().set(b, ptr);
+    return this.#raw.memory.heapValueHandle(
+      this.#raw.ffi.QTS_NewArrayBuffer(this.#ctxPtr, ptr, b.byteLength),
+    );
   }
 
   /**
