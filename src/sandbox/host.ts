@@ -34,7 +34,7 @@ export function installHost(
   const ops = new AsyncOps(
     MAX_PENDING_OPS,
     (t, outcome) => hooks.settle(t, outcome),
-    (e) => [ctx.newString(e.dom ? "dom" : "error"), io.string(e.name), io.string(e.message)],
+    (e) => [io.string(e.dom ? "dom" : "error"), io.string(e.name), io.string(e.message)],
   );
   const fns: HostFunctions = {
     ...requestFunctions(io, hooks),
