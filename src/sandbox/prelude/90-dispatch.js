@@ -207,14 +207,35 @@ function run(id, fn, request) {
     failRequest(id, failKind(e), e);
     return;
   }
-  if (
-    !settleOf(
+  // settleOf's first steps, without its two closures: most handlers return a Response itself
+  // (its `then` is still read: a site may have given it one).
+  if (result === null || (typeof result !== "object" && typeof result !== "function")) {
+    finish(id, result);
+    return;
+  }
+  let method;
+  try {
+    if (ObjectGetPrototypeOf(result) === PromisePrototype) method = PromisePrototypeThen;
+    else method = result.then;
+  } catch (e) {
+    failRequest(id, failKind(e), e);
+    return;
+  }
+  if (typeof method !== "function") finish(id, result);
+  else if (method === PromisePrototypeThen) {
+    then(
       result,
       (r) => finish(id, r),
       (e) => failRequest(id, failKind(e), e),
-    )
-  )
-    finish(id, result);
+    );
+  } else {
+    settleThenable(
+      result,
+      method,
+      (r) => finish(id, r),
+      (e) => failRequest(id, failKind(e), e),
+    );
+  }
 }
 
 /**
@@ -237,6 +258,12 @@ function settleOf(v, onFulfilled, onRejected) {
     return true;
   }
   if (typeof method !== "function") return false;
+  settleThenable(v, method, onFulfilled, onRejected);
+  return true;
+}
+
+// A thenable's own then (already read, once), its callbacks guarded to run once at most.
+function settleThenable(v, method, onFulfilled, onRejected) {
   let called = false;
   const once = (f) => (x) => {
     if (called) return;
@@ -248,7 +275,6 @@ function settleOf(v, onFulfilled, onRejected) {
   } catch (e) {
     once(onRejected)(e);
   }
-  return true;
 }
 
 const entry = {
@@ -314,7 +340,7 @@ function dropFirst(a, k) {
 function dispatchOne(metaText, body) {
   const f = StringPrototypeSplit(metaText, "\n");
   const id = +f[0];
-  const m = { r: f[3] };
+  const route = f[3];
   let request;
   try {
     const url = f[2];
@@ -325,13 +351,13 @@ function dispatchOne(metaText, body) {
     return;
   }
   inflight.set(id, request);
-  const fn = readyHandlers.get(m.r);
+  const fn = readyHandlers.get(route);
   if (fn !== undefined) {
     run(id, fn, request);
     return;
   }
   then(
-    loadHandler(m.r),
+    loadHandler(route),
     (f) => run(id, f, request),
     (e) => failRequest(id, e && e.sitebox === "export" ? "export" : "load", e),
   );
