@@ -44,11 +44,11 @@ function isArrayIteration(o, method, next) {
   return next === ArrayIteratorPrototypeNext && method === ArrayPrototypeValues && isArray(o);
 }
 
-// LengthOfArrayLike for what a Proxy of an Array may answer (a genuine Array's is a uint32).
-function toLength(v) {
-  const n = +v; // ToNumber: throws for a Symbol or a BigInt
-  if (!(n > 0)) return 0;
-  return n >= 9007199254740991 ? 9007199254740991 : n - (n % 1);
+// The length the original array iterator reads, for what a Proxy of an Array may answer (a
+// genuine Array's is a uint32 already): QuickJS converts it with ToUint32 (not the spec's
+// ToLength), through ToNumber, so a BigInt or Symbol throws the same TypeError.
+function iteratedLength(v) {
+  return MathTrunc(v) >>> 0;
 }
 
 // sequence<T> through an iterator method already looked up.
@@ -60,7 +60,7 @@ function webidlSequence(o, method, convert, what) {
   if (isArrayIteration(o, method, next)) {
     for (let i = 0; ; i++) {
       let len = o.length;
-      if (typeof len !== "number" || len >>> 0 !== len) len = toLength(len);
+      if (typeof len !== "number" || len >>> 0 !== len) len = iteratedLength(len);
       if (i >= len) return out;
       const v = o[i];
       out[i] = convert === undefined ? v : convert(v);
@@ -83,7 +83,7 @@ function webidlPairs(o, method, convert, what) {
   if (isArrayIteration(o, method, next)) {
     for (let i = 0; ; i++) {
       let len = o.length;
-      if (typeof len !== "number" || len >>> 0 !== len) len = toLength(len);
+      if (typeof len !== "number" || len >>> 0 !== len) len = iteratedLength(len);
       if (i >= len) return out;
       webidlPair(out, o[i], convert, what);
     }
@@ -117,7 +117,7 @@ function webidlPair(out, pair, convert, what) {
   if (next === ArrayIteratorPrototypeNext && method === ArrayPrototypeValues && isArray(pair)) {
     for (; ; n++) {
       let len = pair.length;
-      if (typeof len !== "number" || len >>> 0 !== len) len = toLength(len);
+      if (typeof len !== "number" || len >>> 0 !== len) len = iteratedLength(len);
       if (n >= len) break;
       let v = pair[n];
       if (convert !== undefined) v = convert(v);
