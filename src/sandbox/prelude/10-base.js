@@ -383,23 +383,21 @@ function listGet(list, lname) {
   return out;
 }
 
-// Appends init (Headers, sequence of pairs or record) to a flat list, validating (15-webidl.js).
-function headersFill(list, init) {
-  if (init === undefined) return list;
+// A new flat header list from init (Headers, sequence of pairs or record), validated
+// (15-webidl.js). The conversion's own list becomes the result, each item replaced in place.
+function headersFrom(init) {
+  if (init === undefined) return [];
   if (!isObject(init)) throw new TypeError("Headers: init must be an object");
-  if (isHeaders(init)) {
-    const src = headersList(init);
-    for (let i = 0; i < src.length; i++) ArrayPrototypePush(list, src[i]);
-    return list;
-  }
+  if (isHeaders(init)) return arrayCopy(headersList(init), 0);
   const method = webidlIteratorMethod(init, "Headers");
   // The names and values stay as given (undefined: no conversion) until validated below.
-  const flat =
+  const list =
     method !== undefined
       ? webidlPairs(init, method, undefined, "Headers")
       : webidlRecord(init, undefined, undefined, "Headers");
-  for (let i = 0; i < flat.length; i += 2) {
-    ArrayPrototypePush(list, headerName(flat[i]), headerValue(flat[i + 1]));
+  for (let i = 0; i < list.length; i += 2) {
+    list[i] = headerName(list[i]);
+    list[i + 1] = headerValue(list[i + 1]);
   }
   return list;
 }
