@@ -100,7 +100,7 @@ await reading("+ a QuickJS runtime and context");
 const { preludeSource } = await dist("sandbox/prelude.js");
 const { installHost } = await dist("sandbox/host.js");
 const noop = () => {};
-installHost(ctx, new Proxy({}, { get: () => noop }));
+installHost(ctx, inst.memory, new Proxy({}, { get: () => noop }));
 ctx.unwrapResult(ctx.evalCode(preludeSource(), "<sitebox>")).dispose();
 rt.executePendingJobs();
 await reading("+ the prelude evaluated in it");

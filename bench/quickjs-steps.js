@@ -6,6 +6,7 @@
 import { QuickJSContext, QuickJSRuntime } from "quickjs-emscripten";
 import { printGrid, progress } from "./common.js";
 import {
+  crossingClass,
   dispatch,
   medianCpuPerCall,
   newDefaultInstance,
@@ -116,28 +117,37 @@ export function dispatchCases() {
 }
 
 /**
- * Wraps quickjs-emscripten's methods the sandbox calls per request, and the host functions it
- * installs (through newFunction), so time inside them can be told from the Node side of a
- * dispatch. Installed before the sandbox is made (the runtime binds some methods at birth);
- * timing only while `on`.
+ * Wraps quickjs-emscripten's methods the sandbox calls per request, the crossing's own (strings.ts,
+ * which does most strings and calls by hand), and the host functions the sandbox installs (through
+ * newFunction), so time inside them can be told from the Node side of a dispatch. Installed before
+ * the sandbox is made (the runtime binds some methods at birth); timing only while `on`. A call
+ * inside another of its group (a string the crossing makes through the library) counts once.
  */
-function wrapQuickJS() {
+function wrapQuickJS(Crossing) {
   const w = { on: false, totals: {} };
-  const timed = (name, orig) => {
+  const depth = {};
+  const timed = (name, orig, group = name) => {
     w.totals[name] = 0;
+    depth[group] = 0;
     return function (...args) {
-      if (!w.on) return orig.apply(this, args);
+      if (!w.on || depth[group] > 0) return orig.apply(this, args);
+      depth[group]++;
       const t0 = process.hrtime.bigint();
       try {
         return orig.apply(this, args);
       } finally {
         w.totals[name] += Number(process.hrtime.bigint() - t0);
+        depth[group]--;
       }
     };
   };
-  const wrap = (proto, name) => (proto[name] = timed(name, proto[name]));
-  for (const m of ["callFunction", "newString", "getString", "newArrayBuffer"])
-    wrap(QuickJSContext.prototype, m);
+  const wrap = (proto, name, group, as = name) => (proto[name] = timed(as, proto[name], group));
+  for (const m of ["newString", "getString", "newArrayBuffer"])
+    wrap(QuickJSContext.prototype, m, "strings");
+  wrap(QuickJSContext.prototype, "callFunction", "calls");
+  for (const m of ["make", "read", "buffer"])
+    wrap(Crossing.prototype, m, "strings", `crossing.${m}`);
+  wrap(Crossing.prototype, "call", "calls", "crossing.call");
   for (const m of ["hasPendingJob", "executePendingJobs"]) wrap(QuickJSRuntime.prototype, m);
   const newFunction = QuickJSContext.prototype.newFunction;
   w.totals.host = 0;
@@ -173,8 +183,11 @@ export async function measureDispatches(sb, w) {
     w.on = false;
     const per = (ns) => ns / BATCH / 1000;
     const host = per(best.host);
-    const quickjs = per(best.callFunction + best.hasPendingJob + best.executePendingJobs) - host;
-    const strings = per(best.newString + best.getString + best.newArrayBuffer);
+    const calls = best.callFunction + best["crossing.call"];
+    const quickjs = per(calls + best.hasPendingJob + best.executePendingJobs) - host;
+    const made =
+      best.newString + best["crossing.make"] + best.newArrayBuffer + best["crossing.buffer"];
+    const strings = per(made + best.getString + best["crossing.read"]);
     const wall = per(best.wall);
     rows.push({
       label,
@@ -211,15 +224,23 @@ export function measureSteps(sb) {
   });
 }
 
-/** The crossing alone: a meta string in, a response record out, in a plain context. */
-export async function measureCrossing(instance) {
+/**
+ * The crossing alone: a meta string in, a response record out, in a plain context; through the
+ * library's calls, then through the sandbox's own crossing (strings.ts).
+ */
+export async function measureCrossing(instance, Crossing) {
   const rt = instance.module.newRuntime();
   rt.setInterruptHandler(() => false);
   const ctx = rt.newContext();
+  const crossing = new Crossing(ctx, instance.memory);
+  const json = (name) => ctx.unwrapResult(ctx.evalCode(`JSON.${name}`));
+  const [parse, stringify] = [json("parse"), json("stringify")];
+  crossing.bind(parse, stringify);
   const record = "1\n200\n13\n1\ncontent-type\ntext/plain\nHello, world!";
   const fn = ctx.unwrapResult(ctx.evalCode(`(meta) => ${JSON.stringify(record)}`));
   const noop = ctx.unwrapResult(ctx.evalCode(`() => undefined`));
   const meta = `1\nGET\nhttp://127.0.0.1:8080/\nindex.js\nHost\n127.0.0.1:8080`;
+  const meta10 = `1\nGET\nhttp://127.0.0.1:8080/\nindex.js\n${BROWSER_HEADERS.join("\n")}`;
   const rows = [
     [
       "newString(meta) + callFunction + getString(record) + dispose + hasPendingJob",
@@ -233,14 +254,31 @@ export async function measureCrossing(instance) {
       },
     ],
     [
+      "the same through the crossing: make + call + read",
+      () => {
+        const s = crossing.make(meta);
+        const r = crossing.call(fn, [s]);
+        crossing.read(r.value);
+        r.value.dispose();
+        s.dispose();
+        rt.hasPendingJob();
+      },
+    ],
+    [
       "callFunction(() => undefined), no arguments",
       () => ctx.callFunction(noop, ctx.undefined).value.dispose(),
     ],
+    ["crossing.call(() => undefined)", () => crossing.call(noop, []).value.dispose()],
     ["newString(meta, 60 chars) + dispose", () => ctx.newString(meta).dispose()],
+    ["crossing.make(meta, 60 chars) + dispose", () => crossing.make(meta).dispose()],
+    [`newString(meta, ${meta10.length} chars) + dispose`, () => ctx.newString(meta10).dispose()],
+    [
+      `crossing.make(meta, ${meta10.length} chars) + dispose`,
+      () => crossing.make(meta10).dispose(),
+    ],
     ["hasPendingJob", () => rt.hasPendingJob()],
   ].map(([label, f]) => ({ label, us: medianCpuPerCall(f) }));
-  fn.dispose();
-  noop.dispose();
+  for (const h of [fn, noop, parse, stringify]) h.dispose();
   ctx.dispose();
   rt.dispose();
   return rows;
@@ -248,11 +286,12 @@ export async function measureCrossing(instance) {
 
 export async function runQuickjsSteps() {
   progress("quickjs-steps: one sandbox in this process, dispatches and steps inside QuickJS ...");
-  const w = wrapQuickJS();
+  const Crossing = await crossingClass();
+  const w = wrapQuickJS(Crossing);
   const sb = await newSandbox(siteFiles(PROBES));
   const dispatches = await measureDispatches(sb, w);
   const steps = measureSteps(sb);
-  const crossing = await measureCrossing(await newDefaultInstance());
+  const crossing = await measureCrossing(await newDefaultInstance(), Crossing);
   return { dispatches, steps, crossing };
 }
 
@@ -263,9 +302,10 @@ export function printQuickjsSteps(r) {
   console.log(
     "\nOne request in a real sandbox, in process (no HTTP): CPU µs per dispatch; then how the " +
       "least-preempted of 40 batches of 100 divides its wall time: QuickJS = inside " +
-      "callFunction/executePendingJobs (the interpreter and quickjs-emscripten's glue), host = " +
-      "Node functions the prelude calls from inside (URL parsing, UTF-8), strings = " +
-      "newString/getString/newArrayBuffer, Node = the rest of Sandbox.dispatch and the sink",
+      "callFunction/the crossing's call/executePendingJobs (the interpreter and the glue), " +
+      "host = Node functions the prelude calls from inside (URL parsing, UTF-8), strings = " +
+      "newString/getString/newArrayBuffer and the crossing's make/read/buffer (strings.ts), " +
+      "Node = the rest of Sandbox.dispatch and the sink",
   );
   printGrid(
     ["request", "CPU µs", "batch µs", "QuickJS", "host", "strings", "Node"],

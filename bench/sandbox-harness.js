@@ -57,6 +57,9 @@ export async function newSandbox(files, instance = null) {
   return instance ? new Sandbox(init, instance, null) : Sandbox.create(init);
 }
 
+/** The sandbox's crossing (strings.ts): its class, to time it and to use it on a plain context. */
+export const crossingClass = async () => (await dist("sandbox/host/strings.js")).Crossing;
+
 export const newDefaultInstance = async (memoryMb = 64) =>
   (await dist("sandbox/wasm.js")).newInstance(memoryMb);
 

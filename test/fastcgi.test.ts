@@ -15,6 +15,7 @@ import { tempDir } from "./helpers.js";
 const logs: string[] = [];
 const aborted: string[] = [];
 const big = { falses: 0, drains: 0 };
+let started = 0;
 let server: Server;
 let port = 0;
 const dir = tempDir("sitebox-fcgi-");
@@ -31,7 +32,9 @@ const PARAMS = {
 
 async function handle(req: FastCgiRequest, res: FastCgiResponse): Promise<void> {
   const path = req.target.split("?")[0];
+  started++;
   if (path === "/echo") {
+    const bodyless = req.bodyless; // as the handler starts, before it asks for the body
     const body = await req.readBody(100_000);
     const info = {
       method: req.method,
@@ -42,6 +45,7 @@ async function handle(req: FastCgiRequest, res: FastCgiResponse): Promise<void> 
       scheme: req.scheme,
       httpVersion: req.httpVersion,
       body: body === null ? null : body === "too-large" ? body : Buffer.from(body).toString("hex"),
+      bodyless,
     };
     res.head(200, ["content-type", "application/json", "set-cookie", "a=1", "set-cookie", "b=2"]);
     res.end(JSON.stringify(info));
@@ -123,6 +127,7 @@ describe("BEGIN_REQUEST, PARAMS, STDIN, STDOUT, END_REQUEST", () => {
       scheme: "http",
       httpVersion: "1.1",
       body: null,
+      bodyless: true,
     });
     expect(r.protocolStatus).toBe(0);
     expect(r.appStatus).toBe(0);
@@ -221,6 +226,48 @@ describe("BEGIN_REQUEST, PARAMS, STDIN, STDOUT, END_REQUEST", () => {
     c.send(requestBytes(1, { ...PARAMS, REQUEST_URI: "/file" }));
     const r = await c.response(1);
     expect(r.body.toString()).toBe("3456789abc");
+    c.close();
+  });
+});
+
+describe("a request whose params end inside a read", () => {
+  it("is bodyless when its empty STDIN came in the same read; else it waits for its body", async () => {
+    const c = conn();
+    c.send(requestBytes(1, PARAMS));
+    expect(JSON.parse((await c.response(1)).body.toString()).bodyless).toBe(true);
+    c.send(
+      Buffer.concat([begin(2, true), rec(TYPE.PARAMS, 2, pairs(PARAMS)), rec(TYPE.PARAMS, 2)]),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    c.send(Buffer.concat([rec(TYPE.STDIN, 2, "abc"), rec(TYPE.STDIN, 2)]));
+    const info = JSON.parse((await c.response(2)).body.toString());
+    expect(info).toMatchObject({ bodyless: false, body: "616263" });
+    // A body in the same read as the params: not bodyless, and read whole.
+    c.send(requestBytes(3, { ...PARAMS, REQUEST_METHOD: "POST" }, "xyz"));
+    expect(JSON.parse((await c.response(3)).body.toString())).toMatchObject({
+      bodyless: false,
+      body: "78797a",
+    });
+    c.close();
+  });
+
+  it("aborted in that same read: END_REQUEST, and its handler never runs", async () => {
+    const before = started;
+    const c = conn();
+    c.send(
+      Buffer.concat([
+        begin(4, true),
+        rec(TYPE.PARAMS, 4, pairs({ ...PARAMS, REQUEST_URI: "/wait" })),
+        rec(TYPE.PARAMS, 4),
+        rec(TYPE.ABORT_REQUEST, 4),
+      ]),
+    );
+    const r = await c.response(4);
+    expect(r.protocolStatus).toBe(0);
+    expect(started).toBe(before);
+    c.send(requestBytes(5, PARAMS));
+    expect((await c.response(5)).head).toMatch(/^Status: 200/);
+    expect(started).toBe(before + 1);
     c.close();
   });
 });

@@ -39,6 +39,11 @@ export default {
     await put("module", () => [codes(s), codes(raw)]);
     await put("headerLatin1", () => codes(request.headers.get("x-latin")));
     await put("headerNul", () => new Headers({ "x-a": "a\0b" }).get("x-a"));
+    await put("headerLong", () => {
+      const v = request.headers.get("x-long");
+      return [v.length, v === "\u00e9".repeat(6000) + "end"];
+    });
+    await put("envBig", () => [env.BIG.length, env.BIG === "\u00fc\u20ac\uD83D\uDE00".repeat(30000)]);
     await put("responseText", async () => codes(await new Response("a\0b").text()));
     await put("formData", async () => {
       const r = new Request("http://x/", { method: "POST", body: "k%00=%00v&\0=\0" ,
@@ -75,17 +80,29 @@ beforeAll(async () => {
         "checks.js": CHECKS,
         "_nul.js": NUL_MODULE,
         "echo.js": ECHO,
+        "long.js": String.raw`export default { fetch() {
+          return new Response("\u00fc\u20ac\uD83D\uDE00".repeat(30000), {
+            headers: { "x-long": "v".repeat(6000), "content-type": "text/plain; charset=utf-8" } });
+        } };`,
         "nulroute.js": 'export default { fetch() { return new Response("route\0source"); } };',
         "broken.js": 'export const a = "\0";\nexport default {;\n',
         "throws.js":
           'export default { fetch() { throw new Error("boom\\0tail \\uD800 \\uD83D\\uDE00"); } };',
         "site.json": JSON.stringify({
-          vars: { NUL: "a\0b", LONE: "x\uD800y\uDC00", ASTRAL: "\uD83D\uDE00" },
+          vars: {
+            NUL: "a\0b",
+            LONE: "x\uD800y\uDC00",
+            ASTRAL: "\uD83D\uDE00",
+            // Past the crossing's scratch block and its cap: a block of its own.
+            BIG: "\u00fc\u20ac\uD83D\uDE00".repeat(30000),
+          },
         }),
       },
     },
   });
-  const r = await request(server.url, "/checks", { headers: { "x-latin": "caf\u00e9" } });
+  // A request meta past the crossing's first scratch block: 6000 latin1 units, 12 KB as UTF-8.
+  const headers = { "x-latin": "caf\u00e9", "x-long": "\u00e9".repeat(6000) + "end" };
+  const r = await request(server.url, "/checks", { headers });
   expect(r.status).toBe(200);
   checks = JSON.parse(r.text);
 });
@@ -133,6 +150,11 @@ describe("strings inside the sandbox, through host functions", () => {
     expect(checks.headerNul).toMatch(/^threw TypeError/);
   });
 
+  it("a long latin1 header value and a 270 KB env var of multi-byte characters arrive whole", () => {
+    expect(checks.headerLong).toEqual([6003, true]);
+    expect(checks.envBig).toEqual([120000, true]);
+  });
+
   it("console text keeps what follows a NUL", async () => {
     await server.waitFor(/nul-log a.{1,8}b .{1,12} \uD83D\uDE00 end/);
   });
@@ -146,6 +168,13 @@ describe("strings through the server", () => {
     expect(r.headers["x-echo"]).toBe(Buffer.from("caf\u00e9", "latin1").toString("latin1"));
     const expected = JSON.stringify(codes(sent)) + "|a\0b|\uFFFD|\uD83D\uDE00|" + sent;
     expect(r.body.equals(Buffer.from(expected))).toBe(true);
+  });
+
+  it("a 270 KB multi-byte text answer with a long header comes back whole", async () => {
+    const r = await request(server.url, "/long");
+    expect(r.status).toBe(200);
+    expect(r.headers["x-long"]).toBe("v".repeat(6000));
+    expect(r.body.equals(Buffer.from("\u00fc\u20ac\uD83D\uDE00".repeat(30000)))).toBe(true);
   });
 
   it("a route module whose source holds a raw NUL answers whole", async () => {

@@ -15,6 +15,8 @@ export interface FastCgiRequest extends CgiRequestHead {
   readBody(limit: number): Promise<Uint8Array | null | "too-large">;
   /** Aborts on ABORT_REQUEST, or when the connection closes or fails before the response ends. */
   readonly signal: AbortSignal;
+  /** True when STDIN has already ended empty: there is no body to wait for. */
+  readonly bodyless: boolean;
 }
 
 export interface FastCgiResponse {

@@ -125,6 +125,8 @@ export class FastCgiConnection {
   #timeoutMs = -1;
   /** Inside #onData: deadlines wait for the end of the chunk (most requests end within it). */
   #reading = false;
+  /** The handler of a request whose params ended inside the chunk being read (see #params). */
+  #starting: (() => void) | null = null;
 
   constructor(socket: Socket, opts: ResponderOptions, handler: FastCgiHandler) {
     this.#socket = socket;
@@ -144,6 +146,7 @@ export class FastCgiConnection {
 
   #onData(chunk: Buffer): void {
     this.#reading = true;
+    let starting: (() => void) | null = null;
     try {
       for (const record of this.#parser.push(chunk)) {
         this.#record(record);
@@ -155,7 +158,11 @@ export class FastCgiConnection {
       return;
     } finally {
       this.#reading = false;
+      starting = this.#starting;
+      this.#starting = null;
     }
+    starting?.();
+    if (this.#socket.destroyed) return;
     const x = this.#x;
     if (x !== null && x.due !== null && x.deadline === null) this.#startDeadline(x);
     this.#arm();
@@ -267,8 +274,19 @@ export class FastCgiConnection {
       get signal() {
         return x.signal;
       },
+      get bodyless() {
+        return x.stdinDone && x.stdinBytes === 0;
+      },
       readBody: (limit) => this.#readBody(x, limit),
     };
+    // Inside a chunk, the handler waits for the chunk's last record: a GET's empty STDIN most
+    // often comes in the same read, and then the request is known to be bodyless.
+    if (this.#reading) this.#starting = () => this.#start(x, request, writer);
+    else this.#start(x, request, writer);
+  }
+
+  #start(x: Exchange, request: FastCgiRequest, writer: ResponseWriter): void {
+    if (this.#x !== x || x.aborted) return; // aborted or lost before its handler ran
     try {
       this.#handler(request, writer);
     } catch (err) {

@@ -88,6 +88,11 @@ class FastCgiExchange implements PipelineRequest, ResponseWriter {
 
   // ---- PipelineRequest ----
 
+  /** A GET's empty STDIN usually arrives with its params: then the pipeline need not wait. */
+  get bodyless(): boolean {
+    return this.#req.bodyless;
+  }
+
   header(name: string): string | undefined {
     let out: string | undefined;
     const h = this.headers;

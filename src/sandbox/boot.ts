@@ -47,7 +47,7 @@ function bootBase(instance: QuickJSInstance, o: BootOptions): Booted {
   runtime.setInterruptHandler(o.interrupt);
   runtime.setModuleLoader(o.load, o.normalize);
   const ctx = runtime.newContext();
-  const host = installHost(ctx, o.hooks);
+  const host = installHost(ctx, instance.memory, o.hooks);
   const keeper = ctx.newObject();
   return { runtime, ctx, keeper, host };
 }

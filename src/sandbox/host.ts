@@ -24,13 +24,17 @@ const MAX_HOST_OBJECTS = 4096;
 const MAX_PENDING_OPS = 1000;
 
 /** Installs `globalThis.__host`; the prelude takes it and deletes the global. */
-export function installHost(ctx: QuickJSContext, hooks: HostHooks): { io: HostIO; ops: AsyncOps } {
-  const io = hostIO(ctx);
+export function installHost(
+  ctx: QuickJSContext,
+  memory: WebAssembly.Memory,
+  hooks: HostHooks,
+): { io: HostIO; ops: AsyncOps } {
+  const io = hostIO(ctx, memory);
   const refs = new HostRefs(ctx, MAX_HOST_OBJECTS);
   const ops = new AsyncOps(
     MAX_PENDING_OPS,
     (t, outcome) => hooks.settle(t, outcome),
-    (e) => [ctx.newString(e.dom ? "dom" : "error"), io.string(e.name), io.string(e.message)],
+    (e) => [io.string(e.dom ? "dom" : "error"), io.string(e.name), io.string(e.message)],
   );
   const fns: HostFunctions = {
     ...requestFunctions(io, hooks),

@@ -63,44 +63,57 @@ export function parseOutboxRecord(
   out: string,
   pos: number,
 ): { meta: ResponseMeta; bodyStart: number; bodyLength: number; error: string | null } | string {
-  const fields: string[] = [];
-  let at = pos;
-  const line = () => {
-    const nl = out.indexOf("\n", at);
-    if (nl === -1) return null;
-    const text = out.slice(at, nl);
-    at = nl + 1;
-    return text;
-  };
-  for (let n = 0; n < 4; n++) {
-    const f = line();
-    if (f === null) return "truncated response record";
-    fields.push(f);
-  }
-  const [id, status, length, count] = fields.map(Number) as [number, number, number, number];
-  if (![id, length, count].every(Number.isSafeInteger)) return "malformed response record";
+  // Plain index arithmetic, no closures or field arrays: this runs once per response.
+  const e0 = out.indexOf("\n", pos);
+  const e1 = e0 === -1 ? -1 : out.indexOf("\n", e0 + 1);
+  const e2 = e1 === -1 ? -1 : out.indexOf("\n", e1 + 1);
+  const e3 = e2 === -1 ? -1 : out.indexOf("\n", e2 + 1);
+  if (e3 === -1) return "truncated response record";
+  const id = Number(out.slice(pos, e0));
+  const statusText = out.slice(e0 + 1, e1);
+  const status = Number(statusText);
+  const length = Number(out.slice(e1 + 1, e2));
+  const count = Number(out.slice(e2 + 1, e3));
+  if (!Number.isSafeInteger(id) || !Number.isSafeInteger(length) || !Number.isSafeInteger(count))
+    return "malformed response record";
   const h: string[] = [];
+  let at = e3 + 1;
   for (let n = 0; n < count * 2; n++) {
-    const f = line();
-    if (f === null) return "truncated response record";
-    h.push(f);
+    const nl = out.indexOf("\n", at);
+    if (nl === -1) return "truncated response record";
+    h.push(out.slice(at, nl));
+    at = nl + 1;
   }
   if (at + length > out.length) return "truncated response record";
-  const record = (headers: { list: string[]; latin1: boolean }, error: string | null) => ({
-    meta: { id, status, headers: headers.list, kind: "text" as const, latin1: headers.latin1 },
+  let headers: { list: string[]; latin1: boolean } | string;
+  if (!Number.isInteger(status) || status < 200 || status > 599)
+    headers = `response status ${statusText} is not an integer from 200 to 599`;
+  else headers = checkHeaders(h);
+  const error = typeof headers === "string" ? headers : null;
+  const checked = typeof headers === "string" ? { list: [], latin1: false } : headers;
+  return {
+    meta: { id, status, headers: checked.list, kind: "text", latin1: checked.latin1 },
     bodyStart: at,
     bodyLength: length,
     error,
-  });
-  if (!Number.isInteger(status) || status < 200 || status > 599)
-    return record(
-      { list: [], latin1: false },
-      `response status ${fields[1]} is not an integer from 200 to 599`,
-    );
-  const headers = checkHeaders(h);
-  return typeof headers === "string"
-    ? record({ list: [], latin1: false }, headers)
-    : record(headers, null);
+  };
+}
+
+/**
+ * Header names already checked: true for a token that is not hop-by-hop, false for a hop-by-hop
+ * one. Bounded, so a site inventing names cannot grow it without limit.
+ */
+const NAMES = new Map<string, boolean>();
+const MAX_NAMES = 1024;
+
+/** true: a token a handler may set; false: a token the server sets itself; null: no token. */
+function nameKind(name: string): boolean | null {
+  const known = NAMES.get(name);
+  if (known !== undefined) return known;
+  if (!TOKEN.test(name)) return null;
+  const ok = !HOP_BY_HOP.has(name.toLowerCase());
+  if (NAMES.size < MAX_NAMES) NAMES.set(name, ok);
+  return ok;
 }
 
 /** Header list from a handler: tokens for names, field-values Node accepts, framing dropped. */
@@ -110,8 +123,8 @@ function checkHeaders(h: unknown[]): { list: string[]; latin1: boolean } | strin
   for (let n = 0; n < h.length; n += 2) {
     const name = h[n];
     const value = h[n + 1];
-    if (typeof name !== "string" || !TOKEN.test(name))
-      return `invalid header name ${JSON.stringify(name)}`;
+    const kind = typeof name === "string" ? nameKind(name) : null;
+    if (kind === null) return `invalid header name ${JSON.stringify(name)}`;
     if (typeof value !== "string") return `invalid value for header ${name}: not a string`;
     if (SLOW_VALUE.test(value)) {
       const bad = BAD_VALUE.exec(value);
@@ -122,8 +135,7 @@ function checkHeaders(h: unknown[]): { list: string[]; latin1: boolean } | strin
         );
       latin1 = true;
     }
-    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
-    list.push(name, value);
+    if (kind) list.push(name as string, value);
   }
   return { list, latin1 };
 }

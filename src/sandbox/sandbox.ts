@@ -269,7 +269,6 @@ export class Sandbox implements HostHooks {
     this.lastUsed = Date.now();
     this.#pending.add(id, sink, req.route);
     this.#work.open(id, req.route);
-    const { ctx } = this;
     // One string, fields split at "\n", which neither a URL nor a header can contain after
     // Node's parser: JSON would cost more than the rest of the crossing in QuickJS.
     const meta = this.#io.string(
@@ -278,8 +277,7 @@ export class Sandbox implements HostHooks {
     );
     this.#dispatching = req.route;
     if (req.body !== null && req.body.byteLength > 0) {
-      const b = req.body;
-      const body = ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+      const body = this.#io.buffer(req.body);
       this.#call(this.#entry.dispatch, true, meta, body);
       body.dispose();
     } else this.#call(this.#entry.dispatch, true, meta);
@@ -370,10 +368,6 @@ export class Sandbox implements HostHooks {
     if (this.#retiring && this.#work.size === 0 && this.#pending.size === 0) this.close();
   }
 
-  private get ctx(): QuickJSContext {
-    return this.#ctx;
-  }
-
   /**
    * The one way into the interpreter: a CPU deadline, then the job queue, then limit checks.
    * With `collect`, `fn` returns the outbox of finished text responses (90-dispatch.js), which is
@@ -381,12 +375,11 @@ export class Sandbox implements HostHooks {
    */
   #call(fn: QuickJSHandle, collect: boolean, ...args: QuickJSHandle[]): void {
     if (this.deadReason !== null) return;
-    const ctx = this.#ctx;
     let out = "";
     this.#limits.start();
     enterSiteCode(this.site, this.#activeRoute());
     try {
-      const result = ctx.callFunction(fn, ctx.undefined, ...args);
+      const result = this.#io.call(fn, ...args);
       if (result.error) this.#internalError(result.error);
       else {
         if (collect) out = this.#io.read(result.value);
@@ -405,7 +398,7 @@ export class Sandbox implements HostHooks {
         break;
       }
       if (ranJobs && !this.#limits.hit()) {
-        const taken = ctx.callFunction(this.#entry.take, ctx.undefined);
+        const taken = this.#io.call(this.#entry.take);
         if (taken.error) this.#internalError(taken.error);
         else {
           out += this.#io.read(taken.value);
@@ -591,7 +584,7 @@ export class Sandbox implements HostHooks {
   /** Lines the prelude counted instead of sending, charged to the request whose call it was. */
   #countMuted(): void {
     this.#consoleMuted = false;
-    const r = this.#ctx.callFunction(this.#entry.muted, this.#ctx.undefined);
+    const r = this.#io.call(this.#entry.muted);
     if (r.error) return this.#internalError(r.error);
     const [lines, bytes] = this.#io.read(r.value).split(",").map(Number);
     r.value.dispose();

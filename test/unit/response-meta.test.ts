@@ -40,6 +40,21 @@ describe("outbox records", () => {
     expect(second.meta.headers).toEqual(["x-b", "ok"]);
     expect(out.slice(second.bodyStart, second.bodyStart + second.bodyLength)).toBe("two");
   });
+  it("drops framing headers and refuses a non-token name, the second time as the first", () => {
+    for (let round = 0; round < 2; round++) {
+      const ok = parseOutboxRecord(record(1, ["Connection", "x", "x-a", "1"], "b"), 0);
+      if (typeof ok === "string") throw new Error(ok);
+      expect(ok.meta.headers).toEqual(["x-a", "1"]);
+      const bad = parseOutboxRecord(record(2, ["x y", "1"], "b"), 0);
+      if (typeof bad === "string") throw new Error(bad);
+      expect(bad.error).toMatch(/invalid header name "x y"/);
+    }
+  });
+  it("a status outside 200-599 fails its record", () => {
+    const r = parseOutboxRecord("1\n99\n0\n0\n", 0);
+    if (typeof r === "string") throw new Error(r);
+    expect(r.error).toMatch(/status 99 is not an integer from 200 to 599/);
+  });
   it("broken framing is still a sentence", () => {
     expect(parseOutboxRecord("1\n200\n99\n0\nshort", 0)).toMatch(/truncated/);
   });

@@ -13,14 +13,14 @@ const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 export function basicFunctions(io: HostIO): HostFunctions {
-  const { ctx, str, num, bytes, buffer } = io;
+  const { str, num, bytes, buffer } = io;
   return {
     randomBytes: (n) => {
       const size = num(n);
       if (!(size >= 0 && size <= 65536)) throw new RangeError("randomBytes: 0..65536 bytes");
       return buffer(randomBytes(size));
     },
-    uuid: () => ctx.newString(randomUUID()),
+    uuid: () => io.string(randomUUID()),
     digest: (alg, input) => {
       const name = DIGESTS[str(alg).toUpperCase()];
       if (!name) throw io.error("NotSupportedError", `unsupported digest "${str(alg)}"`);
@@ -34,12 +34,12 @@ export function basicFunctions(io: HostIO): HostFunctions {
       try {
         url = new URL(str(input), io.optStr(base));
       } catch {
-        return ctx.newString("");
+        return io.string("");
       }
       const { href, origin, protocol, username, password, host, hostname, port, pathname } = url;
       const parts = { href, origin, protocol, username, password, host, hostname, port, pathname };
-      // JSON.stringify escapes NUL and lone surrogates: the text is C-safe.
-      return ctx.newString(JSON.stringify({ ...parts, search: url.search, hash: url.hash }));
+      // JSON.stringify escapes NUL and lone surrogates: the text is C-safe (the fast path).
+      return io.string(JSON.stringify({ ...parts, search: url.search, hash: url.hash }));
     },
   };
 }

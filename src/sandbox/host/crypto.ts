@@ -59,17 +59,17 @@ export function cryptoFunctions(io: HostIO, refs: HostRefs, ops: AsyncOps): Host
   const { ctx, str, bytes } = io;
   const key = (k: webcrypto.CryptoKey): QuickJSHandle[] => [
     refs.make(KIND, k),
-    ctx.newString(describe(k)),
+    io.string(describe(k)),
   ];
   const result = (v: unknown): QuickJSHandle[] => {
-    if (v === undefined) return [ctx.newString("undefined")];
-    if (typeof v === "boolean") return [ctx.newString("bool"), v ? ctx.true : ctx.false];
-    if (v instanceof ArrayBuffer) return [ctx.newString("buffer"), io.buffer(new Uint8Array(v))];
-    if (v instanceof NodeCryptoKey) return [ctx.newString("key"), ...key(v)];
+    if (v === undefined) return [io.string("undefined")];
+    if (typeof v === "boolean") return [io.string("bool"), v ? ctx.true : ctx.false];
+    if (v instanceof ArrayBuffer) return [io.string("buffer"), io.buffer(new Uint8Array(v))];
+    if (v instanceof NodeCryptoKey) return [io.string("key"), ...key(v)];
     const pair = v as { publicKey?: unknown; privateKey?: unknown };
     if (pair.publicKey instanceof NodeCryptoKey && pair.privateKey instanceof NodeCryptoKey)
-      return [ctx.newString("pair"), ...key(pair.publicKey), ...key(pair.privateKey)];
-    return [ctx.newString("json"), io.string(JSON.stringify(v))];
+      return [io.string("pair"), ...key(pair.publicKey), ...key(pair.privateKey)];
+    return [io.string("json"), io.string(JSON.stringify(v))];
   };
 
   return {

@@ -30,12 +30,12 @@ interface Decoder {
 }
 
 export function encodingFunctions(io: HostIO, refs: HostRefs): HostFunctions {
-  const { ctx, str, bool, bytes } = io;
+  const { str, bool, bytes } = io;
   return {
     /** The encoding's name for a label (already trimmed and lower-cased), or "" if none. */
     decoderLabel: (label) => {
       const name = whatwg!.normalizeEncoding(str(label));
-      return ctx.newString(name === null || name === "replacement" ? "" : name);
+      return io.string(name === null || name === "replacement" ? "" : name);
     },
     decoderNew: (name, fatal, ignoreBOM) => {
       const n = str(name);

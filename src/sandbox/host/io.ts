@@ -4,7 +4,7 @@
  * crosses exactly (strings.ts).
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
-import { exactStrings } from "./strings.js";
+import { Crossing, type CallResult } from "./strings.js";
 
 export type Arg = QuickJSHandle | undefined;
 export type HostFunction = (...args: QuickJSHandle[]) => QuickJSHandle | void;
@@ -26,6 +26,8 @@ export interface HostIO {
   bytes(h: Arg): Uint8Array;
   /** A new guest string, exactly. */
   string(s: string): QuickJSHandle;
+  /** Calls a guest function with `this` undefined: the value or the error, a handle to dispose. */
+  call(fn: QuickJSHandle, ...args: QuickJSHandle[]): CallResult;
   /** A new guest ArrayBuffer holding a copy of `b`. */
   buffer(b: Uint8Array): QuickJSHandle;
   /** Takes the prelude's captured intrinsics: [JSON.parse, JSON.stringify, makeError]. */
@@ -37,8 +39,8 @@ export interface HostIO {
 
 const encoder = new TextEncoder();
 
-export function hostIO(ctx: QuickJSContext): HostIO {
-  const exact = exactStrings(ctx);
+export function hostIO(ctx: QuickJSContext, memory: WebAssembly.Memory): HostIO {
+  const exact = new Crossing(ctx, memory);
   let makeError: QuickJSHandle | undefined;
   const isString = (h: Arg): h is QuickJSHandle => h !== undefined && ctx.typeof(h) === "string";
   const data = (h: Arg): string | Uint8Array | undefined => {
@@ -55,7 +57,7 @@ export function hostIO(ctx: QuickJSContext): HostIO {
   };
   const io: HostIO = {
     ctx,
-    read: exact.read,
+    read: (h) => exact.read(h),
     str: (h) => (isString(h) ? exact.read(h) : ""),
     optStr: (h) => (isString(h) ? exact.read(h) : undefined),
     num: (h) => (h !== undefined && ctx.typeof(h) === "number" ? ctx.getNumber(h) : NaN),
@@ -66,7 +68,8 @@ export function hostIO(ctx: QuickJSContext): HostIO {
       return d === undefined ? new Uint8Array(0) : typeof d === "string" ? encoder.encode(d) : d;
     },
     string: (s) => exact.make(s),
-    buffer: (b) => ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)),
+    call: (fn, ...args) => exact.call(fn, args),
+    buffer: (b) => exact.buffer(b),
     error(name, message) {
       const n = exact.make(name);
       const m = exact.make(message);

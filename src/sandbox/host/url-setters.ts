@@ -29,7 +29,7 @@ export function urlPartsJSON(url: URL): string {
 
 /** urlSet(href, name, value): JSON parts after `url[name] = value`, or "" if href is invalid. */
 export function urlSetterFunctions(io: HostIO): Record<string, HostFn> {
-  const { ctx, str } = io; // str: every string crosses exactly (strings.ts)
+  const { str } = io; // str: every string crosses exactly (strings.ts)
   return {
     urlSet: (href, name, value) => {
       const setter = str(name);
@@ -39,9 +39,9 @@ export function urlSetterFunctions(io: HostIO): Record<string, HostFn> {
         url = new URL(str(href));
         (url as unknown as Record<string, string>)[setter] = str(value);
       } catch {
-        return ctx.newString("");
+        return io.string("");
       }
-      return ctx.newString(urlPartsJSON(url));
+      return io.string(urlPartsJSON(url));
     },
   };
 }
