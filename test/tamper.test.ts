@@ -172,6 +172,14 @@ beforeAll(async () => {
         // URLSearchParams serialisation is the prelude's own, not a replaced toString.
         "params.js": `URLSearchParams.prototype.toString = () => ({ kind: "text", data: { length: 3 }, stream: null, used: false });
           export default () => new Response(new URLSearchParams("a=1&b=2"));`,
+        // A promise whose own constructor getter throws: then throws, the request fails.
+        "ctor.js": `export default () => {
+            const p = Promise.resolve(new Response("c"));
+            Object.defineProperty(p, "constructor", { get() { throw new Error("ctor getter"); } });
+            return p;
+          };`,
+        // A thenable whose then is the original, on something that is no promise.
+        "borrowed.js": `export default () => ({ then: Promise.prototype.then });`,
         // Not a Response at all, though it looks like one.
         "proxy.js": `export default () => new Proxy(new Response("p"), {});`,
       },
@@ -455,6 +463,15 @@ describe("a site that tries to make the host frame a different response", () => 
     expect(r.status, r.text).toBe(200);
     expect(r.text).toBe("a=1&b=2");
     expect(r.headers["content-type"]).toBe("application/x-www-form-urlencoded;charset=UTF-8");
+  });
+
+  it("fails a promise whose then throws, or a borrowed then, with a clean 500", async () => {
+    for (const path of ["/ctor", "/borrowed"]) {
+      const r = await get("frame.test", path);
+      expect(r.status, path).toBe(500);
+    }
+    await server.waitFor(/ctor getter/);
+    await healthy();
   });
 
   it("answers a Proxy of a Response with a clean 500", async () => {

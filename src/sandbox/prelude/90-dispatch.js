@@ -213,28 +213,29 @@ function run(id, fn, request) {
     finish(id, result);
     return;
   }
+  let isPromise = false;
   let method;
   try {
-    if (ObjectGetPrototypeOf(result) === PromisePrototype) method = PromisePrototypeThen;
-    else method = result.then;
+    isPromise = ObjectGetPrototypeOf(result) === PromisePrototype;
+    if (!isPromise) method = result.then;
   } catch (e) {
     failRequest(id, failKind(e), e);
     return;
   }
-  if (typeof method !== "function") finish(id, result);
-  else if (method === PromisePrototypeThen) {
-    then(
-      result,
-      (r) => finish(id, r),
-      (e) => failRequest(id, failKind(e), e),
-    );
-  } else {
-    settleThenable(
-      result,
-      method,
-      (r) => finish(id, r),
-      (e) => failRequest(id, failKind(e), e),
-    );
+  if (!isPromise && typeof method !== "function") {
+    finish(id, result);
+    return;
+  }
+  const onFulfilled = (r) => finish(id, r);
+  const onRejected = (e) => failRequest(id, failKind(e), e);
+  // A promise of this realm through the captured then, another thenable through its own.
+  if (!isPromise) settleThenable(result, method, onFulfilled, onRejected);
+  else {
+    try {
+      then(result, onFulfilled, onRejected); // throws if its own constructor getter does
+    } catch (e) {
+      onRejected(e);
+    }
   }
 }
 
