@@ -19,6 +19,7 @@ import type { StatusSnapshot } from "./status.js";
 import type { WorkerStats } from "./stats.js";
 import { rootInode } from "./snapshot.js";
 import { SitesWatcher } from "./watcher.js";
+import { workerV8Flags } from "./worker-flags.js";
 
 interface Slot {
   worker: Worker;
@@ -73,11 +74,7 @@ export class Primary {
     cluster.setupPrimary({
       exec: fileURLToPath(new URL("./worker.js", import.meta.url)),
       // Workers collect right after dropping sandboxes (sites.ts evictIdle), so RSS falls then.
-      // --no-liftoff: QuickJS's wasm is compiled by TurboFan alone, function by function as it
-      // is first run, instead of by Liftoff first and then again by TurboFan: ~7 MiB less
-      // machine code per worker, no tier-up burst under the first load, the same speed once warm
-      // (README "Memory"); a worker's start takes ~0.3 s more.
-      execArgv: [...process.execArgv, "--expose-gc", "--no-liftoff"],
+      execArgv: [...process.execArgv, "--expose-gc", ...workerV8Flags()],
     });
     // The primary binds the listening sockets for its workers (node:cluster). A FastCGI unix
     // socket is born owner/group-only, not world-connectable even for the moment before chmod.
