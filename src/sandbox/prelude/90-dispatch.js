@@ -98,29 +98,23 @@ function finish(id, response) {
     host.fail(id, "type", "handler returned " + describe(response) + ", not a Response", "");
     return;
   }
+  const kind = parts.kind;
+  const body = parts.body;
   // Our own body states always hold these; checked anyway, as the outbox framing relies on it.
-  if (
-    parts.kind === "text"
-      ? typeof parts.body !== "string"
-      : parts.kind === "bytes" && !isArrayBuffer(parts.body)
-  ) {
+  if (kind === "text" ? typeof body !== "string" : kind === "bytes" && !isArrayBuffer(body)) {
     host.fail(id, "type", "the response body could not be read", "");
     return;
   }
   // A big whole body is first weighed against the worker's response budget, before it is copied
   // out of the sandbox: refused (503), it never reaches the host (src/response-budget.ts).
   const size =
-    parts.kind === "text"
-      ? parts.body.length
-      : parts.kind === "bytes"
-        ? ArrayBufferPrototypeGetByteLength(parts.body)
-        : 0;
+    kind === "text" ? body.length : kind === "bytes" ? ArrayBufferPrototypeGetByteLength(body) : 0;
   if (size > ADMIT_WITHOUT_ASKING && !host.admit(id, size)) return;
-  if (parts.kind === "text" || parts.kind === "none") {
+  if (kind === "text" || kind === "none") {
     // Text answers wait in the outbox and leave with the host's call's return value: a host
     // callback costs more than the whole response (see README "One crossing per request").
     // Lines split at "\n", which no status or valid header can contain (parseOutboxRecord).
-    const text = parts.kind === "text" ? parts.body : "";
+    const text = kind === "text" ? body : "";
     const h = parts.headers;
     outbox +=
       id +
