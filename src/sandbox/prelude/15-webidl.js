@@ -109,7 +109,10 @@ function webidlPair(out, pair, convert, what) {
   }
   if (typeof method !== "function") throw new TypeError(`${what}: @@iterator is not callable`);
   const it = FunctionPrototypeCall(method, pair);
-  if (!isObject(it)) throw new TypeError(`${what}: the iterator is not an object`);
+  const itType = typeof it;
+  if ((itType !== "object" || it === null) && itType !== "function") {
+    throw new TypeError(`${what}: the iterator is not an object`);
+  }
   const next = it.next;
   let n = 0;
   let a;
