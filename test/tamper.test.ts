@@ -172,6 +172,14 @@ beforeAll(async () => {
         // URLSearchParams serialisation is the prelude's own, not a replaced toString.
         "params.js": `URLSearchParams.prototype.toString = () => ({ kind: "text", data: { length: 3 }, stream: null, used: false });
           export default () => new Response(new URLSearchParams("a=1&b=2"));`,
+        // A promise whose own constructor getter throws: then throws, the request fails.
+        "ctor.js": `export default () => {
+            const p = Promise.resolve(new Response("c"));
+            Object.defineProperty(p, "constructor", { get() { throw new Error("ctor getter"); } });
+            return p;
+          };`,
+        // A thenable whose then is the original, on something that is no promise.
+        "borrowed.js": `export default () => ({ then: Promise.prototype.then });`,
         // Not a Response at all, though it looks like one.
         "proxy.js": `export default () => new Proxy(new Response("p"), {});`,
       },
@@ -184,7 +192,59 @@ beforeAll(async () => {
           return new R("late " + text + " " + new URL(req.url).searchParams.get("q"), { status: 202, headers: { "x-late": "1" } });
         };`),
       },
-      "ok.test": { "index.js": `export default () => new Response("healthy");` },
+      // Its own array iteration: a Headers init of pairs goes through it (the spec path, so
+      // observably), while the fast path serves the untouched realms.
+      "iterator.test": {
+        "_lib/iter.js": `export const counts = { iterator: 0, next: 0 };
+          const values = Array.prototype[Symbol.iterator];
+          Array.prototype[Symbol.iterator] = function* () {
+            counts.iterator++;
+            for (let i = 0; i < this.length; i++) yield this[i] === "secret" ? "from-site-iterator" : this[i];
+          };`,
+        "index.js": `import { counts } from "./_lib/iter.js";
+          export default (req) => {
+            const before = counts.iterator;
+            const h = new Headers([["x-a", "secret"], ["x-b", "2"]]);
+            const seen = counts.iterator - before;
+            return new Response(h.get("x-a") + " " + seen + " " + req.headers.get("x-test"), { headers: [["x-pair", "secret"]] });
+          };`,
+        "record.js": `import "./_lib/iter.js";
+          export default (req) => new Response("record " + req.headers.get("x-test"), { status: 201, headers: { "x-rec": "secret" } });`,
+      },
+      "next.test": {
+        "_lib/next.js": `export const counts = { next: 0 };
+          const AIP = Object.getPrototypeOf([][Symbol.iterator]());
+          const next = AIP.next;
+          AIP.next = function () {
+            counts.next++;
+            const r = next.call(this);
+            if (r.value === "secret") r.value = "from-site-next";
+            return r;
+          };`,
+        "index.js": `import { counts } from "./_lib/next.js";
+          export default (req) => {
+            const before = counts.next;
+            const h = new Headers([["x-a", "secret"], ["x-b", "2"]]);
+            const params = new URLSearchParams([["q", "secret"]]);
+            const seen = counts.next - before;
+            return new Response(h.get("x-a") + " " + params + " " + seen, { headers: [["x-pair", "secret"]] });
+          };`,
+        // Replaced with one that throws: only this site's own pairs conversion fails.
+        "throws.js": `const AIP = Object.getPrototypeOf([][Symbol.iterator]());
+          export default () => {
+            const next = AIP.next;
+            AIP.next = () => { throw new Error("site next"); };
+            let msg = "none";
+            try { new Headers([["x-a", "1"]]); } catch (e) { msg = e.message; }
+            const h = new Headers({ "x-a": "1" });
+            AIP.next = next;
+            return new Response(msg + ", " + h.get("x-a"), { headers: { "x-rec": "1" } });
+          };`,
+      },
+      "ok.test": {
+        "index.js": `export default () => new Response("healthy");`,
+        "pairs.js": `export default () => { const h = new Headers([["x-a", "secret"], ["X-B", "2"]]); return new Response(h.get("x-a"), { headers: [["x-pair", "secret"]] }); };`,
+      },
     },
   });
 });
@@ -300,6 +360,47 @@ describe("a site that replaces the built-ins the server relies on", () => {
   });
 });
 
+describe("a site that replaces its own array iteration", () => {
+  it("has a Headers init of pairs go through its Array.prototype[Symbol.iterator]", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await get("iterator.test", "/");
+      expect(r.status, r.text + server.stderr()).toBe(200);
+      // The outer sequence and each of its two pairs: three iterations, all the site's own.
+      expect(r.text).toBe("from-site-iterator 3 header value");
+      expect(r.headers["x-pair"]).toBe("from-site-iterator");
+      expect(r.headers["content-length"]).toBe(String(r.text.length));
+    }
+    const rec = await get("iterator.test", "/record");
+    expect(rec.status, rec.text).toBe(201);
+    expect(rec.text).toBe("record header value");
+    expect(rec.headers["x-rec"]).toBe("secret");
+    await healthy();
+  });
+
+  it("has a Headers init of pairs go through its %ArrayIteratorPrototype%.next", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await get("next.test", "/");
+      expect(r.status, r.text + server.stderr()).toBe(200);
+      // next calls: Headers 3 for the outer (two pairs, then the end) and 3 per pair; the
+      // URLSearchParams 2 for the outer and 3 for its pair.
+      expect(r.text).toBe("from-site-next q=from-site-next 14");
+      expect(r.headers["x-pair"]).toBe("from-site-next");
+    }
+    const t = await get("next.test", "/throws");
+    expect(t.status, t.text).toBe(200);
+    expect(t.text).toBe("site next, 1");
+    expect(t.headers["x-rec"]).toBe("1");
+  });
+
+  it("cannot change another site's pairs", async () => {
+    const r = await get("ok.test", "/pairs");
+    expect(r.status).toBe(200);
+    expect(r.text).toBe("secret");
+    expect(r.headers["x-pair"]).toBe("secret");
+    await healthy();
+  });
+});
+
 describe("a site that tries to make the host frame a different response", () => {
   it("has its status read once", async () => {
     for (let i = 0; i < 2; i++) {
@@ -362,6 +463,15 @@ describe("a site that tries to make the host frame a different response", () => 
     expect(r.status, r.text).toBe(200);
     expect(r.text).toBe("a=1&b=2");
     expect(r.headers["content-type"]).toBe("application/x-www-form-urlencoded;charset=UTF-8");
+  });
+
+  it("fails a promise whose then throws, or a borrowed then, with a clean 500", async () => {
+    for (const path of ["/ctor", "/borrowed"]) {
+      const r = await get("frame.test", path);
+      expect(r.status, path).toBe(500);
+    }
+    await server.waitFor(/ctor getter/);
+    await healthy();
   });
 
   it("answers a Proxy of a Response with a clean 500", async () => {

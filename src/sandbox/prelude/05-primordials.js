@@ -71,6 +71,11 @@ const ArrayPrototypeSort = uncurryThis(Array.prototype.sort);
 const ArrayPrototypeIncludes = uncurryThis(Array.prototype.includes);
 const ArrayPrototypeIndexOf = uncurryThis(Array.prototype.indexOf);
 
+// What a genuine Array's iteration goes through, as it was: the WebIDL sequence conversions
+// iterate such an array by index while both are still these (15-webidl.js).
+const ArrayPrototypeValues = Array.prototype[Symbol.iterator];
+const ArrayIteratorPrototypeNext = Object.getPrototypeOf(ArrayPrototypeValues.call([])).next;
+
 const StringPrototypeSplit = uncurryThis(String.prototype.split);
 const StringPrototypeSlice = uncurryThis(String.prototype.slice);
 const StringPrototypeIndexOf = uncurryThis(String.prototype.indexOf);

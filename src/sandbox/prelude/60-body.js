@@ -192,7 +192,7 @@ class Headers {
   #sorted = null;
   constructor(init) {
     if (init === INTERNAL) return;
-    this.#list = headersFill([], init); // null throws: HeadersInit is not nullable
+    this.#list = headersFrom(init); // null throws: HeadersInit is not nullable
   }
   static {
     headersList = (h) => h.#list;

@@ -95,7 +95,7 @@ class Request {
     this.#opts = changed ? ObjectFreeze({ ...opts, ...custom }) : opts;
     const list =
       o.headers !== undefined
-        ? headersFill([], o.headers)
+        ? headersFrom(o.headers)
         : from
           ? arrayCopy(from.#headerList(), 0)
           : [];
@@ -284,7 +284,7 @@ class Response {
         }
       }
       if (initStatusText !== undefined) statusText = checkStatusText(String(initStatusText));
-      list = headers === undefined ? [] : headersFill([], headers);
+      list = headers === undefined ? [] : headersFrom(headers);
     } else list = [];
     if (b !== NO_BODY) {
       if (NULL_BODY_STATUS[status] === 1) {

@@ -98,29 +98,23 @@ function finish(id, response) {
     host.fail(id, "type", "handler returned " + describe(response) + ", not a Response", "");
     return;
   }
+  const kind = parts.kind;
+  const body = parts.body;
   // Our own body states always hold these; checked anyway, as the outbox framing relies on it.
-  if (
-    parts.kind === "text"
-      ? typeof parts.body !== "string"
-      : parts.kind === "bytes" && !isArrayBuffer(parts.body)
-  ) {
+  if (kind === "text" ? typeof body !== "string" : kind === "bytes" && !isArrayBuffer(body)) {
     host.fail(id, "type", "the response body could not be read", "");
     return;
   }
   // A big whole body is first weighed against the worker's response budget, before it is copied
   // out of the sandbox: refused (503), it never reaches the host (src/response-budget.ts).
   const size =
-    parts.kind === "text"
-      ? parts.body.length
-      : parts.kind === "bytes"
-        ? ArrayBufferPrototypeGetByteLength(parts.body)
-        : 0;
+    kind === "text" ? body.length : kind === "bytes" ? ArrayBufferPrototypeGetByteLength(body) : 0;
   if (size > ADMIT_WITHOUT_ASKING && !host.admit(id, size)) return;
-  if (parts.kind === "text" || parts.kind === "none") {
+  if (kind === "text" || kind === "none") {
     // Text answers wait in the outbox and leave with the host's call's return value: a host
     // callback costs more than the whole response (see README "One crossing per request").
     // Lines split at "\n", which no status or valid header can contain (parseOutboxRecord).
-    const text = parts.kind === "text" ? parts.body : "";
+    const text = kind === "text" ? body : "";
     const h = parts.headers;
     outbox +=
       id +
@@ -207,14 +201,36 @@ function run(id, fn, request) {
     failRequest(id, failKind(e), e);
     return;
   }
-  if (
-    !settleOf(
-      result,
-      (r) => finish(id, r),
-      (e) => failRequest(id, failKind(e), e),
-    )
-  )
+  // settleOf's first steps, without its two closures: most handlers return a Response itself
+  // (its `then` is still read: a site may have given it one).
+  if (result === null || (typeof result !== "object" && typeof result !== "function")) {
     finish(id, result);
+    return;
+  }
+  let isPromise = false;
+  let method;
+  try {
+    isPromise = ObjectGetPrototypeOf(result) === PromisePrototype;
+    if (!isPromise) method = result.then;
+  } catch (e) {
+    failRequest(id, failKind(e), e);
+    return;
+  }
+  if (!isPromise && typeof method !== "function") {
+    finish(id, result);
+    return;
+  }
+  const onFulfilled = (r) => finish(id, r);
+  const onRejected = (e) => failRequest(id, failKind(e), e);
+  // A promise of this realm through the captured then, another thenable through its own.
+  if (!isPromise) settleThenable(result, method, onFulfilled, onRejected);
+  else {
+    try {
+      then(result, onFulfilled, onRejected); // throws if its own constructor getter does
+    } catch (e) {
+      onRejected(e);
+    }
+  }
 }
 
 /**
@@ -237,6 +253,12 @@ function settleOf(v, onFulfilled, onRejected) {
     return true;
   }
   if (typeof method !== "function") return false;
+  settleThenable(v, method, onFulfilled, onRejected);
+  return true;
+}
+
+// A thenable's own then (already read, once), its callbacks guarded to run once at most.
+function settleThenable(v, method, onFulfilled, onRejected) {
   let called = false;
   const once = (f) => (x) => {
     if (called) return;
@@ -248,7 +270,6 @@ function settleOf(v, onFulfilled, onRejected) {
   } catch (e) {
     once(onRejected)(e);
   }
-  return true;
 }
 
 const entry = {
@@ -314,7 +335,7 @@ function dropFirst(a, k) {
 function dispatchOne(metaText, body) {
   const f = StringPrototypeSplit(metaText, "\n");
   const id = +f[0];
-  const m = { r: f[3] };
+  const route = f[3];
   let request;
   try {
     const url = f[2];
@@ -325,13 +346,13 @@ function dispatchOne(metaText, body) {
     return;
   }
   inflight.set(id, request);
-  const fn = readyHandlers.get(m.r);
+  const fn = readyHandlers.get(route);
   if (fn !== undefined) {
     run(id, fn, request);
     return;
   }
   then(
-    loadHandler(m.r),
+    loadHandler(route),
     (f) => run(id, f, request),
     (e) => failRequest(id, e && e.sitebox === "export" ? "export" : "load", e),
   );
