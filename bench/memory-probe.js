@@ -77,7 +77,11 @@ await reading("+ the watchdog thread (a worker_thread; only where /proc/PID/mem 
 
 const variantPkg = process.argv[2] || "@jitl/quickjs-wasmfile-release-sync";
 const req = createRequire(createRequire(import.meta.url).resolve("quickjs-emscripten"));
-const variantPath = process.argv[3] || req.resolve(variantPkg);
+// The ESM entry, as sitebox's own import (src/sandbox/wasm.ts) and variants.js take: the CJS one
+// builds its heap on a memory of its own, not on the wasmMemory given.
+const variantPath =
+  process.argv[3] ||
+  path.join(path.dirname(req.resolve(`${variantPkg}/package.json`)), "dist/index.mjs");
 const variant = (await import(pathToFileURL(variantPath).href)).default;
 const wasmFile = createRequire(variantPath).resolve(`${variantPkg}/wasm`);
 const wasmModule = await WebAssembly.compile(fs.readFileSync(wasmFile));
