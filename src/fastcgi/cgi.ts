@@ -26,58 +26,106 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const TARGET = /^[^\x00-\x20\x7f]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
+/** The variables requestHead reads, by name (the first of a repeated name counts). */
+interface Vars {
+  REQUEST_METHOD?: string;
+  REQUEST_URI?: string;
+  QUERY_STRING?: string;
+  SCRIPT_NAME?: string;
+  PATH_INFO?: string;
+  CONTENT_LENGTH?: string;
+  CONTENT_TYPE?: string;
+  SITEBOX_SITE?: string;
+  HTTPS?: string;
+  REQUEST_SCHEME?: string;
+  SERVER_PROTOCOL?: string;
+  HTTP_HOST?: string;
+  REMOTE_ADDR?: string;
+}
+const VARS = new Set<string>([
+  "REQUEST_METHOD",
+  "REQUEST_URI",
+  "QUERY_STRING",
+  "SCRIPT_NAME",
+  "PATH_INFO",
+  "CONTENT_LENGTH",
+  "CONTENT_TYPE",
+  "SITEBOX_SITE",
+  "HTTPS",
+  "REQUEST_SCHEME",
+  "SERVER_PROTOCOL",
+  "HTTP_HOST",
+  "REMOTE_ADDR",
+]);
+
+/** HTTP_USER_AGENT → user-agent, for the names seen so far (bounded: names come from clients). */
+const HEADER_NAMES = new Map<string, string>();
+const MAX_HEADER_NAMES = 1024;
+
+function headerName(cgiName: string): string {
+  let name = HEADER_NAMES.get(cgiName);
+  if (name === undefined) {
+    name = cgiName.slice(5).toLowerCase().replaceAll("_", "-");
+    if (HEADER_NAMES.size < MAX_HEADER_NAMES) HEADER_NAMES.set(cgiName, name);
+  }
+  return name;
+}
+
 /** The request head from the CGI variables, or a sentence saying why it cannot be served. */
 export function requestHead(
   params: ReadonlyMap<string, string> | [string, string][],
 ): CgiRequestHead | string {
   const pairs = params instanceof Map ? [...params] : (params as [string, string][]);
-  const get = (name: string) => {
-    for (const [k, v] of pairs) if (k === name) return v;
-    return undefined;
-  };
-  const method = get("REQUEST_METHOD") ?? "";
+  // One pass for the variables read by name, one for the headers: no lookup per variable.
+  const v: Vars = {};
+  for (let i = 0; i < pairs.length; i++) {
+    const name = pairs[i]![0];
+    if (VARS.has(name) && v[name as keyof Vars] === undefined) v[name as keyof Vars] = pairs[i]![1];
+  }
+  const method = v.REQUEST_METHOD ?? "";
   if (!TOKEN.test(method)) return "REQUEST_METHOD missing or not a token";
-  let target = get("REQUEST_URI");
+  let target = v.REQUEST_URI;
   if (target === undefined || target === "") {
-    const query = get("QUERY_STRING");
-    target = (get("SCRIPT_NAME") ?? "") + (get("PATH_INFO") ?? "") + (query ? `?${query}` : "");
+    const query = v.QUERY_STRING;
+    target = (v.SCRIPT_NAME ?? "") + (v.PATH_INFO ?? "") + (query ? `?${query}` : "");
   }
   if (!TARGET.test(target)) return "REQUEST_URI missing or has spaces or control characters";
   const rawHeaders: string[] = [];
   // CONTENT_LENGTH / CONTENT_TYPE are the web server's framing (nginx de-chunks the body and
   // counts it); nginx also passes the client's own copies as HTTP_CONTENT_*: keep one of each.
-  const cgiLength = get("CONTENT_LENGTH");
-  const cgiType = get("CONTENT_TYPE");
-  for (const [name, value] of pairs) {
+  const cgiLength = v.CONTENT_LENGTH;
+  const cgiType = v.CONTENT_TYPE;
+  for (let i = 0; i < pairs.length; i++) {
+    const [name, value] = pairs[i]!;
     let header: string;
     if (name.startsWith("HTTP_")) {
       if (name === "HTTP_TRANSFER_ENCODING") continue;
       if (name === "HTTP_CONTENT_LENGTH" && cgiLength) continue;
       if (name === "HTTP_CONTENT_TYPE" && cgiType) continue;
-      header = name.slice(5).toLowerCase().replaceAll("_", "-");
+      header = headerName(name);
     } else if (name === "CONTENT_TYPE" || name === "CONTENT_LENGTH") {
       if (value === "") continue; // CGI sends these empty when absent
-      header = name.toLowerCase().replace("_", "-");
+      header = name === "CONTENT_TYPE" ? "content-type" : "content-length";
     } else continue;
     if (!TOKEN.test(header) || BAD_VALUE.test(value)) return `bad header in ${name}`;
     rawHeaders.push(header, value);
   }
-  const site = get("SITEBOX_SITE");
+  const site = v.SITEBOX_SITE;
   if (site !== undefined && BAD_VALUE.test(site)) return "bad SITEBOX_SITE";
-  const https = get("HTTPS");
-  const requestScheme = get("REQUEST_SCHEME")?.toLowerCase();
+  const https = v.HTTPS;
+  const requestScheme = v.REQUEST_SCHEME?.toLowerCase();
   const scheme =
     (https !== undefined && https !== "" && https.toLowerCase() !== "off") ||
     requestScheme === "https"
       ? "https"
       : "http";
-  const protocol = /^HTTP\/(\d\.\d|\d)$/.exec(get("SERVER_PROTOCOL") ?? "");
+  const protocol = /^HTTP\/(\d\.\d|\d)$/.exec(v.SERVER_PROTOCOL ?? "");
   return {
     method,
     target,
-    host: site !== undefined && site !== "" ? site : get("HTTP_HOST"),
+    host: site !== undefined && site !== "" ? site : v.HTTP_HOST,
     rawHeaders,
-    remoteAddress: get("REMOTE_ADDR") ?? "",
+    remoteAddress: v.REMOTE_ADDR ?? "",
     scheme,
     httpVersion: protocol?.[1] ?? "1.1",
   };

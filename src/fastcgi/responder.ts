@@ -10,7 +10,7 @@
  * line; the request's signal aborts.
  */
 import net, { type Socket } from "node:net";
-import { requestHead } from "./cgi.js";
+import { requestHead, type CgiRequestHead } from "./cgi.js";
 import type { FastCgiHandler, FastCgiRequest } from "./exchange.js";
 import {
   encodePairs,
@@ -112,6 +112,51 @@ class Exchange {
 
   get reading(): boolean {
     return !this.stdinDone && !this.discarding;
+  }
+}
+
+/** What the handler gets: the head, and the rest from the exchange as it is asked for. */
+class Request implements FastCgiRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly host: string | undefined;
+  readonly rawHeaders: string[];
+  readonly remoteAddress: string;
+  readonly scheme: "http" | "https";
+  readonly httpVersion: string;
+  readonly readBody: (limit: number) => Promise<BodyResult>;
+  readonly #pairs: [string, string][];
+  readonly #x: Exchange;
+  #params: Map<string, string> | null = null;
+
+  constructor(
+    head: CgiRequestHead,
+    pairs: [string, string][],
+    x: Exchange,
+    readBody: (limit: number) => Promise<BodyResult>,
+  ) {
+    this.method = head.method;
+    this.target = head.target;
+    this.host = head.host;
+    this.rawHeaders = head.rawHeaders;
+    this.remoteAddress = head.remoteAddress;
+    this.scheme = head.scheme;
+    this.httpVersion = head.httpVersion;
+    this.readBody = readBody;
+    this.#pairs = pairs;
+    this.#x = x;
+  }
+
+  get params(): ReadonlyMap<string, string> {
+    return (this.#params ??= new Map(this.#pairs));
+  }
+
+  get signal(): AbortSignal {
+    return this.#x.signal;
+  }
+
+  get bodyless(): boolean {
+    return this.#x.stdinDone && this.#x.stdinBytes === 0;
   }
 }
 
@@ -259,26 +304,7 @@ export class FastCgiConnection {
       writer.end("Bad Request\n");
       return;
     }
-    let params: Map<string, string> | null = null;
-    const request: FastCgiRequest = {
-      method: head.method,
-      target: head.target,
-      host: head.host,
-      rawHeaders: head.rawHeaders,
-      remoteAddress: head.remoteAddress,
-      scheme: head.scheme,
-      httpVersion: head.httpVersion,
-      get params() {
-        return (params ??= new Map(pairs));
-      },
-      get signal() {
-        return x.signal;
-      },
-      get bodyless() {
-        return x.stdinDone && x.stdinBytes === 0;
-      },
-      readBody: (limit) => this.#readBody(x, limit),
-    };
+    const request = new Request(head, pairs, x, (limit) => this.#readBody(x, limit));
     // Inside a chunk, the handler waits for the chunk's last record: a GET's empty STDIN most
     // often comes in the same read, and then the request is known to be bodyless.
     if (this.#reading) this.#starting = () => this.#start(x, request, writer);
