@@ -26,37 +26,72 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const TARGET = /^[^\x00-\x20\x7f]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
-/** The variables requestHead reads, by name (the first of a repeated name counts). */
+/** The variables requestHead reads (the first of a repeated name counts). */
 interface Vars {
-  REQUEST_METHOD?: string;
-  REQUEST_URI?: string;
-  QUERY_STRING?: string;
-  SCRIPT_NAME?: string;
-  PATH_INFO?: string;
-  CONTENT_LENGTH?: string;
-  CONTENT_TYPE?: string;
-  SITEBOX_SITE?: string;
-  HTTPS?: string;
-  REQUEST_SCHEME?: string;
-  SERVER_PROTOCOL?: string;
-  HTTP_HOST?: string;
-  REMOTE_ADDR?: string;
+  method?: string;
+  uri?: string;
+  query?: string;
+  script?: string;
+  pathInfo?: string;
+  length?: string;
+  type?: string;
+  site?: string;
+  https?: string;
+  requestScheme?: string;
+  protocol?: string;
+  host?: string;
+  remote?: string;
 }
-const VARS = new Set<string>([
-  "REQUEST_METHOD",
-  "REQUEST_URI",
-  "QUERY_STRING",
-  "SCRIPT_NAME",
-  "PATH_INFO",
-  "CONTENT_LENGTH",
-  "CONTENT_TYPE",
-  "SITEBOX_SITE",
-  "HTTPS",
-  "REQUEST_SCHEME",
-  "SERVER_PROTOCOL",
-  "HTTP_HOST",
-  "REMOTE_ADDR",
-]);
+
+/** One pass over the variables: a switch (length checks first), no hashing of fresh names. */
+function readVars(pairs: readonly [string, string][]): Vars {
+  const v: Vars = {};
+  for (let i = 0; i < pairs.length; i++) {
+    const [name, value] = pairs[i]!;
+    switch (name) {
+      case "REQUEST_METHOD":
+        v.method ??= value;
+        break;
+      case "REQUEST_URI":
+        v.uri ??= value;
+        break;
+      case "QUERY_STRING":
+        v.query ??= value;
+        break;
+      case "SCRIPT_NAME":
+        v.script ??= value;
+        break;
+      case "PATH_INFO":
+        v.pathInfo ??= value;
+        break;
+      case "CONTENT_LENGTH":
+        v.length ??= value;
+        break;
+      case "CONTENT_TYPE":
+        v.type ??= value;
+        break;
+      case "SITEBOX_SITE":
+        v.site ??= value;
+        break;
+      case "HTTPS":
+        v.https ??= value;
+        break;
+      case "REQUEST_SCHEME":
+        v.requestScheme ??= value;
+        break;
+      case "SERVER_PROTOCOL":
+        v.protocol ??= value;
+        break;
+      case "HTTP_HOST":
+        v.host ??= value;
+        break;
+      case "REMOTE_ADDR":
+        v.remote ??= value;
+        break;
+    }
+  }
+  return v;
+}
 
 /** HTTP_USER_AGENT → user-agent, for the names seen so far (bounded: names come from clients). */
 const HEADER_NAMES = new Map<string, string>();
@@ -77,24 +112,20 @@ export function requestHead(
 ): CgiRequestHead | string {
   const pairs = params instanceof Map ? [...params] : (params as [string, string][]);
   // One pass for the variables read by name, one for the headers: no lookup per variable.
-  const v: Vars = {};
-  for (let i = 0; i < pairs.length; i++) {
-    const name = pairs[i]![0];
-    if (VARS.has(name) && v[name as keyof Vars] === undefined) v[name as keyof Vars] = pairs[i]![1];
-  }
-  const method = v.REQUEST_METHOD ?? "";
+  const v = readVars(pairs);
+  const method = v.method ?? "";
   if (!TOKEN.test(method)) return "REQUEST_METHOD missing or not a token";
-  let target = v.REQUEST_URI;
+  let target = v.uri;
   if (target === undefined || target === "") {
-    const query = v.QUERY_STRING;
-    target = (v.SCRIPT_NAME ?? "") + (v.PATH_INFO ?? "") + (query ? `?${query}` : "");
+    const query = v.query;
+    target = (v.script ?? "") + (v.pathInfo ?? "") + (query ? `?${query}` : "");
   }
   if (!TARGET.test(target)) return "REQUEST_URI missing or has spaces or control characters";
   const rawHeaders: string[] = [];
   // CONTENT_LENGTH / CONTENT_TYPE are the web server's framing (nginx de-chunks the body and
   // counts it); nginx also passes the client's own copies as HTTP_CONTENT_*: keep one of each.
-  const cgiLength = v.CONTENT_LENGTH;
-  const cgiType = v.CONTENT_TYPE;
+  const cgiLength = v.length;
+  const cgiType = v.type;
   for (let i = 0; i < pairs.length; i++) {
     const [name, value] = pairs[i]!;
     let header: string;
@@ -110,22 +141,22 @@ export function requestHead(
     if (!TOKEN.test(header) || BAD_VALUE.test(value)) return `bad header in ${name}`;
     rawHeaders.push(header, value);
   }
-  const site = v.SITEBOX_SITE;
+  const site = v.site;
   if (site !== undefined && BAD_VALUE.test(site)) return "bad SITEBOX_SITE";
-  const https = v.HTTPS;
-  const requestScheme = v.REQUEST_SCHEME?.toLowerCase();
+  const https = v.https;
+  const requestScheme = v.requestScheme?.toLowerCase();
   const scheme =
     (https !== undefined && https !== "" && https.toLowerCase() !== "off") ||
     requestScheme === "https"
       ? "https"
       : "http";
-  const protocol = /^HTTP\/(\d\.\d|\d)$/.exec(v.SERVER_PROTOCOL ?? "");
+  const protocol = /^HTTP\/(\d\.\d|\d)$/.exec(v.protocol ?? "");
   return {
     method,
     target,
-    host: site !== undefined && site !== "" ? site : v.HTTP_HOST,
+    host: site !== undefined && site !== "" ? site : v.host,
     rawHeaders,
-    remoteAddress: v.REMOTE_ADDR ?? "",
+    remoteAddress: v.remote ?? "",
     scheme,
     httpVersion: protocol?.[1] ?? "1.1",
   };
