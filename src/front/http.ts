@@ -11,6 +11,7 @@ import type { Config } from "../config.js";
 import type { Pipeline, PipelineRequest, ResponseWriter } from "../pipeline-types.js";
 import { parseTrustList, resolveClient, type TrustProxy } from "../trust-proxy.js";
 import { pumpFile } from "./file-pump.js";
+import { rawHeader } from "./raw-headers.js";
 
 export interface HttpFrontHooks {
   /** Connection bookkeeping (drain.ts) as each request starts and ends. */
@@ -65,8 +66,9 @@ class HttpExchange implements PipelineRequest, ResponseWriter {
     this.#hooks = hooks;
     this.method = req.method ?? "GET";
     this.target = req.url ?? "/";
-    this.host = req.headers.host;
-    this.headers = req.rawHeaders;
+    const raw = req.rawHeaders;
+    this.host = rawHeader(raw, "host");
+    this.headers = raw;
     this.clientAddress = req.socket.remoteAddress ?? "";
     if (trust !== null) {
       const client = resolveClient(this.clientAddress, "http", req.rawHeaders, trust);
@@ -74,17 +76,16 @@ class HttpExchange implements PipelineRequest, ResponseWriter {
       this.scheme = client.scheme;
     }
     this.httpVersion = req.httpVersion;
-    const declared = req.headers["content-length"];
+    const declared = rawHeader(raw, "content-length");
     this.bodyless =
-      req.headers["transfer-encoding"] === undefined &&
+      rawHeader(raw, "transfer-encoding") === undefined &&
       (declared === undefined || declared === "0");
   }
 
   // ---- PipelineRequest ----
 
   header(name: string): string | undefined {
-    const v = this.#req.headers[name];
-    return Array.isArray(v) ? v.join(", ") : v;
+    return rawHeader(this.headers, name);
   }
 
   readBody(limit: number): Promise<Uint8Array | null | "too-large"> {
@@ -197,8 +198,8 @@ function setGrouped(res: ServerResponse, headers: readonly string[]): void {
 
 /** The whole body, null when there is none, or "too-large" as soon as it passes `limit`. */
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array | null | "too-large"> {
-  const declared = req.headers["content-length"];
-  if (declared === undefined && req.headers["transfer-encoding"] === undefined)
+  const declared = rawHeader(req.rawHeaders, "content-length");
+  if (declared === undefined && rawHeader(req.rawHeaders, "transfer-encoding") === undefined)
     return Promise.resolve(null);
   if (declared !== undefined && Number(declared) > limit) return Promise.resolve("too-large");
   if (declared === "0") return Promise.resolve(null);
