@@ -17,6 +17,7 @@ import { createFastCgiServer, RESPONDER_DEFAULTS } from "../fastcgi/responder.js
 import type { Pipeline, PipelineRequest, ResponseWriter } from "../pipeline-types.js";
 import { parseTrustList, resolveClient, type TrustProxy } from "../trust-proxy.js";
 import { pumpFile } from "./file-pump.js";
+import { rawHeader } from "./raw-headers.js";
 
 export interface FastCgiFrontHooks {
   /** Connection bookkeeping (drain.ts): a request opened or ended on `socket`. */
@@ -94,12 +95,8 @@ class FastCgiExchange implements PipelineRequest, ResponseWriter {
   }
 
   header(name: string): string | undefined {
-    let out: string | undefined;
-    const h = this.headers;
-    // The responder gives lower-case names; repeated ones are joined as node:http joins them.
-    for (let i = 0; i + 1 < h.length; i += 2)
-      if (h[i] === name) out = out === undefined ? h[i + 1] : `${out}, ${h[i + 1]}`;
-    return out;
+    // The responder gives lower-case names; repeated ones as node:http gives them, as over HTTP.
+    return rawHeader(this.headers, name);
   }
 
   async readBody(limit: number): Promise<Uint8Array | null | "too-large"> {
