@@ -7,9 +7,8 @@
  * the worker to start the thread.
  */
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
-import { BUSY_BYTES, readBusy, type Busy } from "./busy.js";
+import { BUSY_BYTES, MAGIC_BYTES, readBusy, type Busy } from "./busy.js";
 
-const MAGIC_BYTES = 16;
 const MAX_REGION = 256 * 2 ** 20;
 const MAX_SCAN = 512 * 2 ** 20;
 

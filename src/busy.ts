@@ -10,7 +10,7 @@ import { randomFillSync } from "node:crypto";
 
 const NAME_BYTES = 512;
 /** A random tag the primary checks before it trusts what it read at the record's address. */
-const MAGIC_BYTES = 16;
+export const MAGIC_BYTES = 16;
 /** [0, 16) magic; Int32 [0] inside (0/1), [1] entry sequence, [2] name length; Float64 start. */
 export const BUSY_BYTES = MAGIC_BYTES + 16 + 8 + NAME_BYTES;
 export const busyBuffer = new SharedArrayBuffer(BUSY_BYTES);

@@ -132,7 +132,7 @@ export class Primary {
       SITEBOX_BLAME_DIR: this.#blameDir,
       // glibc's default, set explicitly: that turns off its dynamic thresholds, which V8's big
       // compile buffers raise, so freed memory goes back to the system instead of staying in
-      // each worker (~5-10 MiB after load). An operator's own setting wins.
+      // each worker (5-15 MiB less after load, README "Memory"). An operator's own setting wins.
       MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? "131072",
     });
     const slot: Slot = { worker, id, ready: false, retiring: false, lastBeat: Date.now() };

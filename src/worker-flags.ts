@@ -3,7 +3,7 @@
  * way (on node's command line or in NODE_OPTIONS), which is how to turn one off.
  *
  * --wasm-inlining: TurboFan inlines small wasm functions into their callers, which the -Oz build
- * of QuickJS left as calls: 10-17% less CPU inside the interpreter (README "Performance").
+ * of QuickJS left as calls: 9-20% less CPU inside the interpreter (README "Performance").
  * Marked experimental in Node 20's V8 (11.3); `npm test` runs with it. Only hot functions are
  * compiled by TurboFan (tier-up from Liftoff), so a worker starts as fast as without it. Not
  * with --no-liftoff, which saves ~8 MiB per worker but, with inlining, made every first call a

@@ -192,12 +192,12 @@ export function encodePairs(pairs: readonly (readonly [string, string])[]): Buff
   return Buffer.concat(parts);
 }
 
+const NO_CONTENT = Buffer.alloc(0);
+
 /**
  * Socket chunks in, whole records out. Keeps at most one partial record, so its memory is bounded
  * by the protocol's own record size.
  */
-const NO_CONTENT = Buffer.alloc(0);
-
 export class RecordParser {
   #pending: Buffer | null = null;
 

@@ -71,7 +71,7 @@ class HttpExchange implements PipelineRequest, ResponseWriter {
     this.headers = raw;
     this.clientAddress = req.socket.remoteAddress ?? "";
     if (trust !== null) {
-      const client = resolveClient(this.clientAddress, "http", req.rawHeaders, trust);
+      const client = resolveClient(this.clientAddress, "http", raw, trust);
       this.clientAddress = client.address;
       this.scheme = client.scheme;
     }

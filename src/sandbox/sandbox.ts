@@ -379,7 +379,7 @@ export class Sandbox implements HostHooks {
     this.#limits.start();
     enterSiteCode(this.site, this.#activeRoute());
     try {
-      const result = this.#io.call(fn, ...args);
+      const result = this.#io.call(fn, args);
       if (result.error) this.#internalError(result.error);
       else {
         if (collect) out = this.#io.read(result.value);

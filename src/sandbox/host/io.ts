@@ -27,7 +27,7 @@ export interface HostIO {
   /** A new guest string, exactly. */
   string(s: string): QuickJSHandle;
   /** Calls a guest function with `this` undefined: the value or the error, a handle to dispose. */
-  call(fn: QuickJSHandle, ...args: QuickJSHandle[]): CallResult;
+  call(fn: QuickJSHandle, args?: readonly QuickJSHandle[]): CallResult;
   /** A new guest ArrayBuffer holding a copy of `b`. */
   buffer(b: Uint8Array): QuickJSHandle;
   /** Takes the prelude's captured intrinsics: [JSON.parse, JSON.stringify, makeError]. */
@@ -38,6 +38,7 @@ export interface HostIO {
 }
 
 const encoder = new TextEncoder();
+const NO_ARGS: readonly QuickJSHandle[] = Object.freeze([]);
 
 export function hostIO(ctx: QuickJSContext, memory: WebAssembly.Memory): HostIO {
   const exact = new Crossing(ctx, memory);
@@ -68,7 +69,7 @@ export function hostIO(ctx: QuickJSContext, memory: WebAssembly.Memory): HostIO 
       return d === undefined ? new Uint8Array(0) : typeof d === "string" ? encoder.encode(d) : d;
     },
     string: (s) => exact.make(s),
-    call: (fn, ...args) => exact.call(fn, args),
+    call: (fn, args = NO_ARGS) => exact.call(fn, args),
     buffer: (b) => exact.buffer(b),
     error(name, message) {
       const n = exact.make(name);

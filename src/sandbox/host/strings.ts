@@ -194,7 +194,7 @@ export class Crossing {
    * them out before the guest runs, so a nested call may reuse it). Same result shape: `value` or
    * `error`, a handle the caller disposes.
    */
-  call(fn: QuickJSHandle, args: QuickJSHandle[]): CallResult {
+  call(fn: QuickJSHandle, args: readonly QuickJSHandle[]): CallResult {
     const n = args.length;
     if (this.#argv === 0 || n > ARG_SLOTS) {
       const r = this.#ctx.callFunction(fn, this.#ctx.undefined, ...args);
