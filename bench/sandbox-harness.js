@@ -7,6 +7,8 @@ import { BenchError, ROOT } from "./common.js";
 import { SITE_DIR } from "./workloads.js";
 
 const dist = (file) => import(pathToFileURL(path.join(ROOT, "dist", file)).href);
+/** The worker's turn (sandbox/turn.ts): a dispatch runs when it runs, here at once. */
+const { turn } = await dist("sandbox/turn.js");
 
 /** The bench site's files (name → source) plus `extra`: what a sandbox's loader serves. */
 export function siteFiles(extra = {}) {
@@ -63,7 +65,10 @@ export const crossingClass = async () => (await dist("sandbox/host/strings.js"))
 export const newDefaultInstance = async (memoryMb = 64) =>
   (await dist("sandbox/wasm.js")).newInstance(memoryMb);
 
-/** Runs one request; every handler here answers within the call, so this is synchronous. */
+/**
+ * Runs one request now (the worker runs it later in the same turn of its event loop); every
+ * handler here answers within the call, so this is synchronous.
+ */
 export function dispatch(sb, req) {
   let out = null;
   sb.dispatch(req, {
@@ -72,6 +77,7 @@ export function dispatch(sb, req) {
     end() {},
     fail: (err) => (out = { status: err.status, error: err.message }),
   });
+  turn.run();
   if (out === null) throw new BenchError(`${req.route}: no answer within the dispatch`);
   if (out.status !== 200)
     throw new BenchError(

@@ -23,6 +23,7 @@ import { RequestWork } from "./request-work.js";
 import { boot, STACK_BYTES, template, templateError, type Template } from "./boot.js";
 import { capPages, newInstance, type QuickJSInstance } from "./wasm.js";
 import { checkResponseMeta, parseOutboxRecord, type ResponseMeta } from "./response-meta.js";
+import { turn } from "./turn.js";
 
 export type { IncomingRecord, ResponseSink } from "./records.js";
 
@@ -85,6 +86,10 @@ export class Sandbox implements HostHooks {
   /** What each request owns after its dispatch: timers, waitUntil, its share of the log. */
   #work: RequestWork;
   #retiring = false;
+  /** Requests waiting for this turn's run (turn.ts), by their sink. */
+  #queued = new Map<ResponseSink, IncomingRecord>();
+  /** Outboxes of answers that ran during this turn, sent when it releases them. */
+  #held: string[] = [];
   /** The request running now spent its log budget: the prelude stopped sending its lines. */
   #consoleMuted = false;
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -258,8 +263,29 @@ export class Sandbox implements HostHooks {
     }
   }
 
-  /** Runs one request. The answer (or failure) arrives on `sink`, exactly once. */
+  /**
+   * Runs one request, later in this turn of the event loop with the others that arrived in it
+   * (turn.ts). The answer (or failure) arrives on `sink`, exactly once.
+   */
   dispatch(req: IncomingRecord, sink: ResponseSink): void {
+    if (this.deadReason !== null) {
+      sink.fail(new SiteboxError("ERR_UNAVAILABLE", "sandbox abandoned"));
+      return;
+    }
+    this.#queued.set(sink, req);
+    turn.queue(this.site + "\n" + req.route, () => {
+      const queued = this.#queued.get(sink);
+      if (queued === undefined) return; // cancelled, or the sandbox closed
+      this.#queued.delete(sink);
+      try {
+        this.#dispatchNow(queued, sink);
+      } catch (err) {
+        sink.fail(new SiteboxError("ERR_HANDLER", (err as Error).message));
+      }
+    });
+  }
+
+  #dispatchNow(req: IncomingRecord, sink: ResponseSink): void {
     if (this.deadReason !== null) {
       sink.fail(new SiteboxError("ERR_UNAVAILABLE", "sandbox abandoned"));
       return;
@@ -302,6 +328,7 @@ export class Sandbox implements HostHooks {
 
   /** The client went away: abort the request's signal, stop a streamed body. */
   cancel(sinkOwner: ResponseSink): void {
+    if (this.#queued.delete(sinkOwner)) return;
     for (const [id, p] of [...this.#pending.entries()]) {
       if (p.sink !== sinkOwner) continue;
       this.#pending.take(id);
@@ -340,7 +367,10 @@ export class Sandbox implements HostHooks {
    */
   close(err = new SiteboxError("ERR_UNAVAILABLE", "sandbox closed")): void {
     if (this.deadReason !== null) return;
+    this.release(); // what already ran to an answer is sent, not failed
     this.deadReason = err.message;
+    for (const sink of this.#queued.keys()) sink.fail(err);
+    this.#queued.clear();
     this.#pending.stop();
     this.#ops.close();
     const background = this.#work.stop();
@@ -365,7 +395,13 @@ export class Sandbox implements HostHooks {
   }
 
   #closeIfIdle(): void {
-    if (this.#retiring && this.#work.size === 0 && this.#pending.size === 0) this.close();
+    if (
+      this.#retiring &&
+      this.#work.size === 0 &&
+      this.#pending.size === 0 &&
+      this.#queued.size === 0
+    )
+      this.close();
   }
 
   /**
@@ -415,7 +451,14 @@ export class Sandbox implements HostHooks {
       this.#limits.end();
       leaveSiteCode();
     }
-    if (out !== "") this.#deliver(out);
+    if (out !== "") {
+      // During a turn the answers wait for the turn's other dispatches (turn.ts).
+      if (!turn.holding) this.#deliver(out);
+      else {
+        if (this.#held.length === 0) turn.held(this);
+        this.#held.push(out);
+      }
+    }
     // A native call allocates without polling the interrupt handler: look at the heap once more.
     if (this.#limits.hit()) this.abandon(this.#limits.error());
   }
@@ -480,6 +523,14 @@ export class Sandbox implements HostHooks {
   // ---- HostHooks: called from inside the interpreter ----
 
   /** Finished text responses from the outbox (see parseOutboxRecord). */
+  /** Sends the answers held during a turn (turn.ts calls this). */
+  release(): void {
+    const held = this.#held;
+    if (held.length === 0) return;
+    this.#held = [];
+    for (const out of held) if (this.deadReason === null) this.#deliver(out);
+  }
+
   #deliver(out: string): void {
     for (let pos = 0; pos < out.length;) {
       const r = parseOutboxRecord(out, pos);
