@@ -387,6 +387,14 @@ export class Sandbox implements HostHooks {
     this.#loads.clear();
   }
 
+  /** Sends the answers held during a turn (turn.ts calls this). */
+  release(): void {
+    const held = this.#held;
+    if (held.length === 0) return;
+    this.#held = [];
+    for (const out of held) if (this.deadReason === null) this.#deliver(out);
+  }
+
   /** No longer current (replaced, or `--cache none`): close once its last scope ends. */
   retire(): void {
     this.#retiring = true;
@@ -523,14 +531,6 @@ export class Sandbox implements HostHooks {
   // ---- HostHooks: called from inside the interpreter ----
 
   /** Finished text responses from the outbox (see parseOutboxRecord). */
-  /** Sends the answers held during a turn (turn.ts calls this). */
-  release(): void {
-    const held = this.#held;
-    if (held.length === 0) return;
-    this.#held = [];
-    for (const out of held) if (this.deadReason === null) this.#deliver(out);
-  }
-
   #deliver(out: string): void {
     for (let pos = 0; pos < out.length;) {
       const r = parseOutboxRecord(out, pos);
