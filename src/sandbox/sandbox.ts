@@ -392,7 +392,16 @@ export class Sandbox implements HostHooks {
     const held = this.#held;
     if (held.length === 0) return;
     this.#held = [];
-    for (const out of held) if (this.deadReason === null) this.#deliver(out);
+    for (const out of held) {
+      if (this.deadReason !== null) return; // closed: its pending requests were failed
+      try {
+        this.#deliver(out);
+      } catch (err) {
+        // A host fault, never expected: fail every request of this sandbox rather than lose one.
+        this.#log.error(this.#tags(), `answer not delivered: ${(err as Error).message}`);
+        this.abandon(new SiteboxError("ERR_HANDLER", "answer not delivered"));
+      }
+    }
   }
 
   /** No longer current (replaced, or `--cache none`): close once its last scope ends. */

@@ -101,7 +101,13 @@ export class Turn {
     if (holders.length === 0) return;
     this.#holders = [];
     this.#heldSince = Infinity;
-    for (const h of holders) h.release();
+    for (const h of holders) {
+      try {
+        h.release();
+      } catch (err) {
+        this.#onError(err); // one holder's failure must not keep the others' answers back
+      }
+    }
   }
 }
 
