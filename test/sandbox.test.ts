@@ -6,38 +6,15 @@ import { describe, expect, it } from "vitest";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } from "quickjs-emscripten";
-import type { Log } from "../src/log.js";
-import { Sandbox, type ResponseSink } from "../src/sandbox/sandbox.js";
+import type { Sandbox, ResponseSink } from "../src/sandbox/sandbox.js";
 import type { SiteboxError } from "../src/errors.js";
+import { newSandbox, TEST_LIMITS, TestLog } from "./in-process.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-class TestLog implements Log {
-  lines: string[] = [];
-  access() {}
-  error(_t: object, m: string) {
-    this.lines.push(m);
-  }
-  console(_t: object, _l: string, m: string) {
-    this.lines.push(m);
-  }
-  info() {}
-  flush() {}
-}
-
-const limits = { timeoutMs: 2000, wallTimeoutMs: 5000, memoryMb: 32, maxBodyBytes: 1000 };
-
-function sandbox(files: Record<string, string>, log = new TestLog()) {
-  return Sandbox.create({
-    site: "t",
-    generation: 1,
-    files,
-    settings: { main: null, vars: {}, limits },
-    worker: 0,
-    log,
-  });
-}
+const limits = TEST_LIMITS;
+const sandbox = (files: Record<string, string>, log = new TestLog()) => newSandbox(files, { log });
 
 /** Dispatches one GET and resolves with the status (or the error's status). */
 function run(sb: Sandbox, route: string): Promise<{ status: number; body?: string }> {

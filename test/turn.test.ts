@@ -4,36 +4,14 @@
  * bursts, where the answers must still reach the right clients.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Log } from "../src/log.js";
 import type { SiteboxError } from "../src/errors.js";
-import { Sandbox, type ResponseSink } from "../src/sandbox/sandbox.js";
-import { HOLD_MS, Turn, turn } from "../src/sandbox/turn.js";
+import type { Sandbox, ResponseSink } from "../src/sandbox/sandbox.js";
+import { HOLD_MS, Turn, turn, type Costs } from "../src/sandbox/turn.js";
 import { request, startServer, type RunningServer } from "./helpers.js";
-
-class TestLog implements Log {
-  lines: string[] = [];
-  access() {}
-  error(_t: object, m: string) {
-    this.lines.push(m);
-  }
-  console(_t: object, _l: string, m: string) {
-    this.lines.push(m);
-  }
-  info() {}
-  flush() {}
-}
-
-const limits = { timeoutMs: 2000, wallTimeoutMs: 5000, memoryMb: 32, maxBodyBytes: 1000 };
+import { newSandbox, TestLog } from "./in-process.js";
 
 const sandbox = (site: string, files: Record<string, string>, log = new TestLog()) =>
-  Sandbox.create({
-    site,
-    generation: 1,
-    files,
-    settings: { main: null, vars: {}, limits },
-    worker: 0,
-    log,
-  });
+  newSandbox(files, { site, log });
 
 interface Outcome {
   status: number;
@@ -60,15 +38,13 @@ function queue(sb: Sandbox, route: string): { done: Promise<Outcome>; sink: Resp
 
 const now = () => performance.now();
 const h = (body: string) => `export default { async fetch() { ${body} } };`;
+/** A route that logs each run, to see whether and when it ran. */
+const COUNTED = { "n.js": h("console.log('ran'); return new Response('n');") };
 
 describe("one turn in real sandboxes", () => {
   it("runs nothing until the turn, then answers every request in order", async () => {
     const log = new TestLog();
-    const sb = await sandbox(
-      "t",
-      { "n.js": h("console.log('ran'); return new Response('n');") },
-      log,
-    );
+    const sb = await sandbox("t", COUNTED, log);
     const a = queue(sb, "n.js");
     const b = queue(sb, "n.js");
     expect(log.lines).toEqual([]); // queued, not run: the dispatch returned first
@@ -80,11 +56,7 @@ describe("one turn in real sandboxes", () => {
 
   it("a request cancelled while queued never runs and never answers", async () => {
     const log = new TestLog();
-    const sb = await sandbox(
-      "t",
-      { "n.js": h("console.log('ran'); return new Response('n');") },
-      log,
-    );
+    const sb = await sandbox("t", COUNTED, log);
     const gone = queue(sb, "n.js");
     sb.cancel(gone.sink);
     const kept = queue(sb, "n.js");
@@ -138,12 +110,13 @@ describe("Turn", () => {
 
   it("releases held output before a task it does not know, and at the end", () => {
     const t = new Turn();
+    const costs: Costs = new Map();
     const log: string[] = [];
-    t.queue("a", () => {
+    t.queue(costs, "a", () => {
       log.push("a");
       t.held(holder(log, "a"));
     });
-    t.queue("b", () => log.push("b"));
+    t.queue(costs, "b", () => log.push("b"));
     t.run();
     // b's key is unknown (so maybe slow): a's output left before b ran.
     expect(log).toEqual(["a", "release a", "b"]);
@@ -151,20 +124,21 @@ describe("Turn", () => {
 
   it("holds output across quick tasks, and releases it once HOLD_MS has passed", () => {
     const t = new Turn();
+    const costs: Costs = new Map();
     const log: string[] = [];
-    for (let i = 0; i < 3; i++) t.queue("q", () => {}); // learn: "q" is quick
+    for (let i = 0; i < 3; i++) t.queue(costs, "q", () => {}); // learn: "q" is quick
     t.run();
-    t.queue("q", () => {
+    t.queue(costs, "q", () => {
       log.push("1");
       t.held(holder(log, "1"));
     });
-    t.queue("q", () => log.push("2"));
-    t.queue("q", () => {
+    t.queue(costs, "q", () => log.push("2"));
+    t.queue(costs, "q", () => {
       const end = performance.now() + HOLD_MS * 2;
       while (performance.now() < end);
       log.push("3");
     });
-    t.queue("q", () => log.push("4"));
+    t.queue(costs, "q", () => log.push("4"));
     t.run();
     expect(log).toEqual(["1", "2", "3", "release 1", "4"]);
   });
@@ -172,11 +146,12 @@ describe("Turn", () => {
   it("a task that throws is reported and the others still run", () => {
     const errors: unknown[] = [];
     const t = new Turn((e) => errors.push(e));
+    const costs: Costs = new Map();
     const log: string[] = [];
-    t.queue("x", () => {
+    t.queue(costs, "x", () => {
       throw new Error("boom");
     });
-    t.queue("y", () => log.push("y"));
+    t.queue(costs, "y", () => log.push("y"));
     t.run();
     expect(log).toEqual(["y"]);
     expect(String(errors[0])).toMatch(/boom/);
@@ -184,7 +159,7 @@ describe("Turn", () => {
 
   it("the worker's turn runs on its own in the event loop's check phase", async () => {
     const log: string[] = [];
-    turn.queue("z", () => log.push("ran"));
+    turn.queue(new Map(), "z", () => log.push("ran"));
     expect(log).toEqual([]);
     await new Promise((r) => setImmediate(r));
     expect(log).toEqual(["ran"]);

@@ -23,7 +23,7 @@ import { RequestWork } from "./request-work.js";
 import { boot, STACK_BYTES, template, templateError, type Template } from "./boot.js";
 import { capPages, newInstance, type QuickJSInstance } from "./wasm.js";
 import { checkResponseMeta, parseOutboxRecord, type ResponseMeta } from "./response-meta.js";
-import { turn } from "./turn.js";
+import { turn, type Costs } from "./turn.js";
 
 export type { IncomingRecord, ResponseSink } from "./records.js";
 
@@ -90,6 +90,8 @@ export class Sandbox implements HostHooks {
   #queued = new Map<ResponseSink, IncomingRecord>();
   /** Outboxes of answers that ran during this turn, sent when it releases them. */
   #held: string[] = [];
+  /** How long each route's dispatches take, for the turn's hold rule. */
+  #costs: Costs = new Map();
   /** The request running now spent its log budget: the prelude stopped sending its lines. */
   #consoleMuted = false;
   #loads = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -273,7 +275,7 @@ export class Sandbox implements HostHooks {
       return;
     }
     this.#queued.set(sink, req);
-    turn.queue(this.site + "\n" + req.route, () => {
+    turn.queue(this.#costs, req.route, () => {
       const queued = this.#queued.get(sink);
       if (queued === undefined) return; // cancelled, or the sandbox closed
       this.#queued.delete(sink);

@@ -2,20 +2,24 @@
  * Requests that arrive in one turn of the event loop run in the interpreter together, and their
  * responses go out together after them. A loaded worker reads ~14 requests per epoll wakeup; run
  * one at a time, each dispatch's wasm starts with caches the kernel's socket write just evicted.
- * Phased (parse them all, run them all, write them all) a hello costs 15% less CPU in the worker
- * (README "Performance"). Each dispatch is still its own crossing with its own CPU deadline.
+ * Phased (parse them all, run them all, write them all) a hello costs 12-23% less CPU in the
+ * worker (README "How it works"). Each dispatch is still its own crossing with its own CPU deadline.
  *
  * Holding a response back must not make it wait for someone else's slow handler: responses are
- * released before a task whose key (site and route) is not known to be quick, and as soon as the
- * turn has run for HOLD_MS. So a response waits at most HOLD_MS plus one quick task.
+ * released before a task whose key (a route, in its sandbox's cost table) is not known to be quick,
+ * and as soon as they have been held for HOLD_MS. So a response waits at most HOLD_MS plus one
+ * quick task.
  */
 
 /** Longest a finished response waits for the turn's other tasks. */
 export const HOLD_MS = 1;
 /** A key whose recent tasks took less than this (smoothed) runs without releasing first. */
 export const QUICK_MS = 0.5;
-/** Keys remembered; past this the memory starts over (every key is unknown, so slow, again). */
+/** Keys a cost table remembers; past this it starts over (every key unknown, so slow, again). */
 const MAX_KEYS = 2048;
+
+/** Smoothed ms per task, by key: one table per caller (a sandbox, by route), so no key is built. */
+export type Costs = Map<string, number>;
 
 export interface Holder {
   /** Sends what it held back. */
@@ -23,6 +27,7 @@ export interface Holder {
 }
 
 interface Task {
+  costs: Costs;
   key: string;
   run: () => void;
 }
@@ -34,17 +39,18 @@ export class Turn {
   #heldSince = Infinity;
   #scheduled = false;
   #running = false;
-  /** Smoothed ms per task, by key. */
-  #cost = new Map<string, number>();
   readonly #onError: (err: unknown) => void;
 
   constructor(onError: (err: unknown) => void = (err) => console.error(err)) {
     this.#onError = onError;
   }
 
-  /** Runs `run` later in this turn (setImmediate), in order with the turn's other tasks. */
-  queue(key: string, run: () => void): void {
-    this.#tasks.push({ key, run });
+  /**
+   * Runs `run` later in this turn (setImmediate), in order with the turn's other tasks; its time
+   * is learnt under `key` in `costs`.
+   */
+  queue(costs: Costs, key: string, run: () => void): void {
+    this.#tasks.push({ costs, key, run });
     if (!this.#scheduled && !this.#running) {
       this.#scheduled = true;
       setImmediate(() => this.run());
@@ -70,7 +76,7 @@ export class Turn {
     try {
       for (let i = 0; i < this.#tasks.length; i++) {
         const task = this.#tasks[i]!;
-        const expected = this.#cost.get(task.key);
+        const expected = task.costs.get(task.key);
         if (expected === undefined || expected > QUICK_MS) this.#release();
         const t0 = performance.now();
         try {
@@ -80,7 +86,7 @@ export class Turn {
           this.#onError(err);
         }
         const t1 = performance.now();
-        this.#learn(task.key, t1 - t0);
+        learn(task.costs, task.key, t1 - t0);
         if (t1 - this.#heldSince >= HOLD_MS) this.#release();
       }
     } finally {
@@ -88,12 +94,6 @@ export class Turn {
       this.#running = false;
       this.#release();
     }
-  }
-
-  #learn(key: string, ms: number): void {
-    const was = this.#cost.get(key);
-    if (was === undefined && this.#cost.size >= MAX_KEYS) this.#cost.clear();
-    this.#cost.set(key, was === undefined ? ms : was * 0.75 + ms * 0.25);
   }
 
   #release(): void {
@@ -109,6 +109,12 @@ export class Turn {
       }
     }
   }
+}
+
+function learn(costs: Costs, key: string, ms: number): void {
+  const was = costs.get(key);
+  if (was === undefined && costs.size >= MAX_KEYS) costs.clear();
+  costs.set(key, was === undefined ? ms : was * 0.75 + ms * 0.25);
 }
 
 /** The worker's one turn: every sandbox of the process queues on it. */
