@@ -2,6 +2,7 @@
  * A sandbox's requests in flight, by id, with their wall-clock deadlines. One interval sweeps the
  * deadlines while anything is pending, instead of a timer per request on the hot path.
  */
+import { IdTable } from "./id-table.js";
 import type { ResponseSink } from "./sandbox.js";
 
 export interface Pending {
@@ -14,7 +15,7 @@ export interface Pending {
 }
 
 export class PendingRequests {
-  readonly #map = new Map<number, Pending>();
+  readonly #map = new IdTable<Pending>();
   readonly #wallMs: number;
   readonly #onExpired: (id: number, p: Pending) => void;
   #sweeper: NodeJS.Timeout | undefined;
@@ -47,13 +48,14 @@ export class PendingRequests {
     return p;
   }
 
-  entries(): IterableIterator<[number, Pending]> {
+  /** A copy: callers may take while they go. */
+  entries(): [number, Pending][] {
     return this.#map.entries();
   }
 
   /** The only request in flight, if there is exactly one. */
   only(): Pending | undefined {
-    return this.#map.size === 1 ? this.#map.values().next().value : undefined;
+    return this.#map.size === 1 ? this.#map.any() : undefined;
   }
 
   stop(): void {
@@ -63,7 +65,7 @@ export class PendingRequests {
 
   #sweep(): void {
     const now = Date.now();
-    for (const [id, p] of this.#map)
+    for (const [id, p] of this.#map.entries())
       if (!p.streaming && now > p.deadline) {
         this.#map.delete(id);
         this.#onExpired(id, p);

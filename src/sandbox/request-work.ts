@@ -11,6 +11,7 @@ import {
   WAIT_UNTIL_MS,
   type Scope,
 } from "./scopes.js";
+import { IdTable } from "./id-table.js";
 import { TimerDriver } from "./timer-driver.js";
 
 /** Live timers per request, and per sandbox (each costs a host entry and a closure inside). */
@@ -34,7 +35,7 @@ export class RequestWork {
   readonly #scopes = new Scopes();
   readonly #timers: TimerDriver;
   /** Host operation ticket → the scope that started it: its outcome runs as that scope's code. */
-  readonly #ops = new Map<number, number>();
+  readonly #ops = new IdTable<number>();
   readonly #host: WorkHost;
 
   constructor(host: WorkHost) {

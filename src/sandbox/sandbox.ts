@@ -27,6 +27,12 @@ import { turn, type Costs } from "./turn.js";
 
 export type { IncomingRecord, ResponseSink } from "./records.js";
 
+/** A request dispatched in this turn that has not run yet. */
+interface Queued {
+  readonly req: IncomingRecord;
+  readonly sink: ResponseSink;
+}
+
 export interface SandboxInit {
   site: string;
   generation: number;
@@ -86,8 +92,11 @@ export class Sandbox implements HostHooks {
   /** What each request owns after its dispatch: timers, waitUntil, its share of the log. */
   #work: RequestWork;
   #retiring = false;
-  /** Requests waiting for this turn's run (turn.ts), by their sink. */
-  #queued = new Map<ResponseSink, IncomingRecord>();
+  /**
+   * Requests waiting for this turn's run (turn.ts), in order. An array, not a Map by sink: a Map
+   * churned per request keeps requests alive past scavenges (id-table.ts says how).
+   */
+  #queued: Queued[] = [];
   /** Outboxes of answers that ran during this turn, sent when it releases them. */
   #held: string[] = [];
   /** How long each route's dispatches take, for the turn's hold rule. */
@@ -274,13 +283,14 @@ export class Sandbox implements HostHooks {
       sink.fail(new SiteboxError("ERR_UNAVAILABLE", "sandbox abandoned"));
       return;
     }
-    this.#queued.set(sink, req);
+    const queued: Queued = { req, sink };
+    this.#queued.push(queued);
     turn.queue(this.#costs, req.route, () => {
-      const queued = this.#queued.get(sink);
-      if (queued === undefined) return; // cancelled, or the sandbox closed
-      this.#queued.delete(sink);
+      const at = this.#queued.indexOf(queued); // 0 but for a cancel out of order
+      if (at === -1) return; // cancelled, or the sandbox closed
+      this.#queued.splice(at, 1);
       try {
-        this.#dispatchNow(queued, sink);
+        this.#dispatchNow(req, sink);
       } catch (err) {
         sink.fail(new SiteboxError("ERR_HANDLER", (err as Error).message));
       }
@@ -330,8 +340,12 @@ export class Sandbox implements HostHooks {
 
   /** The client went away: abort the request's signal, stop a streamed body. */
   cancel(sinkOwner: ResponseSink): void {
-    if (this.#queued.delete(sinkOwner)) return;
-    for (const [id, p] of [...this.#pending.entries()]) {
+    const at = this.#queued.findIndex((q) => q.sink === sinkOwner);
+    if (at !== -1) {
+      this.#queued.splice(at, 1);
+      return;
+    }
+    for (const [id, p] of this.#pending.entries()) {
       if (p.sink !== sinkOwner) continue;
       this.#pending.take(id);
       this.#cancelInside(id);
@@ -345,7 +359,7 @@ export class Sandbox implements HostHooks {
    */
   endStreams(): number {
     let n = 0;
-    for (const [id, p] of [...this.#pending.entries()]) {
+    for (const [id, p] of this.#pending.entries()) {
       if (!p.streaming) continue;
       this.#pending.take(id);
       this.#cancelInside(id);
@@ -371,8 +385,9 @@ export class Sandbox implements HostHooks {
     if (this.deadReason !== null) return;
     this.release(); // what already ran to an answer is sent, not failed
     this.deadReason = err.message;
-    for (const sink of this.#queued.keys()) sink.fail(err);
-    this.#queued.clear();
+    const queued = this.#queued;
+    this.#queued = [];
+    for (const q of queued) q.sink.fail(err);
     this.#pending.stop();
     this.#ops.close();
     const background = this.#work.stop();
@@ -381,7 +396,7 @@ export class Sandbox implements HostHooks {
         this.#tags(),
         `background work of ${background} requests stopped: ${err.message}`,
       );
-    for (const [id, p] of [...this.#pending.entries()]) {
+    for (const [id, p] of this.#pending.entries()) {
       this.#pending.take(id);
       p.sink.fail(err);
     }
@@ -418,7 +433,7 @@ export class Sandbox implements HostHooks {
       this.#retiring &&
       this.#work.size === 0 &&
       this.#pending.size === 0 &&
-      this.#queued.size === 0
+      this.#queued.length === 0
     )
       this.close();
   }

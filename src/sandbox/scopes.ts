@@ -5,6 +5,8 @@
  * the request. Work after the answer is bounded: WAIT_UNTIL_MS of wall time (Workers' 30 s) and
  * one `--timeout` of CPU. Pure: times are passed in.
  */
+import { IdTable } from "./id-table.js";
+
 export const WAIT_UNTIL_MS = 30_000;
 export const LOG_LINES_PER_REQUEST = 100;
 export const LOG_BYTES_PER_REQUEST = 64 * 1024;
@@ -24,7 +26,7 @@ export interface Scope {
 }
 
 export class Scopes {
-  readonly #map = new Map<number, Scope>();
+  readonly #map = new IdTable<Scope>();
   /** Answered scopes still waiting, in the order answered: their deadlines only grow. */
   #waiting: { scope: Scope; until: number }[] = [];
 
@@ -96,7 +98,7 @@ export class Scopes {
     return out;
   }
 
-  all(): IterableIterator<Scope> {
+  all(): Scope[] {
     return this.#map.values();
   }
 
