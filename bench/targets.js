@@ -92,7 +92,6 @@ async function nginxFastcgi(ctx) {
       include /etc/nginx/fastcgi_params;
       fastcgi_param REQUEST_URI $request_uri;
       fastcgi_keep_conn on;
-      fastcgi_buffering off;
       fastcgi_pass sitebox_fastcgi;
     }`;
   return behindNginx(ctx, dir, back, {

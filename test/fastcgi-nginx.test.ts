@@ -2,7 +2,7 @@
  * The FastCGI responder behind a real nginx (the guide's FastCGI configuration), before it is
  * wired into the pipeline: a small handler stands where the pipeline will. This checks what only
  * a real web server shows: nginx's params, its keep-alive connection reuse, how it reads the CGI
- * head, streams with fastcgi_buffering off, and closes the connection when its client goes away.
+ * head, streams (buffering on, as nginx defaults), and closes the connection when its client goes away.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
@@ -127,7 +127,7 @@ describe.skipIf(NGINX === null)(`the FastCGI responder behind nginx (${NGINX ?? 
     expect(connections - before).toBeLessThanOrEqual(1);
   });
 
-  it("streams with fastcgi_buffering off: chunks arrive as written", async () => {
+  it("streams with nginx's default buffering: chunks arrive as written", async () => {
     const arrivals: number[] = [];
     let text = "";
     await new Promise<void>((resolve, reject) => {
