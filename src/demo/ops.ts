@@ -38,7 +38,9 @@ export interface Status {
 }
 
 export async function status(s: h.Server): Promise<Status> {
-  const r = await h.get(s, "/.sitebox/status.json");
+  const r = await h.get(s, "/.sitebox/status.json").catch((err: Error) => {
+    throw new Error(`reading /.sitebox/status.json: ${err.message}`);
+  });
   if (r.status !== 200) throw new Error(`/.sitebox/status.json answered ${r.status}`);
   return JSON.parse(r.text) as Status;
 }
