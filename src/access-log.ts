@@ -6,13 +6,13 @@
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
 
 export interface AccessSink {
-  write(text: string): void;
+  write(bytes: Uint8Array): void;
   /** Opens the path again; on failure keeps writing to the old file and says why. */
   reopen(): string | null;
 }
 
 const STDOUT: AccessSink = {
-  write: (text) => void process.stdout.write(text),
+  write: (bytes) => void process.stdout.write(bytes),
   reopen: () => null,
 };
 
@@ -33,8 +33,8 @@ class FileSink implements AccessSink {
     return stream;
   }
 
-  write(text: string): void {
-    this.#stream.write(text);
+  write(bytes: Uint8Array): void {
+    this.#stream.write(bytes);
   }
 
   reopen(): string | null {
