@@ -2,6 +2,7 @@
  * The primary↔worker protocol over node:cluster IPC. One discriminated union per direction; both
  * sides switch on `type` and nothing else, and drop anything that fails the guard.
  */
+import type { ImageState } from "./template-images.js";
 import type { Snapshot } from "./snapshot.js";
 import type { WorkerStats } from "./stats.js";
 
@@ -27,7 +28,9 @@ export type ToPrimary =
   /** The worker asks to be replaced (memory bound passed, interpreter aborted). */
   | { type: "recycle-me"; reason: string }
   /** Once after ready: where the busy record (busy.ts) is, for the primary to read it. */
-  | { type: "busy-at"; address: number; magic: string };
+  | { type: "busy-at"; address: number; magic: string }
+  /** At start: where the sandbox template image is (answered once it is built). */
+  | { type: "template-image-request"; reqId: number };
 
 export type ToWorker =
   | { type: "snapshot-reply"; reqId: number; data: GenerationData | null; error: string | null }
@@ -49,7 +52,8 @@ export type ToWorker =
   /** SIGUSR1: reopen the access log file. */
   | { type: "reopen-logs" }
   /** The primary cannot read this worker's memory: watch the busy record from a thread. */
-  | { type: "watchdog-thread" };
+  | { type: "watchdog-thread" }
+  | ({ type: "template-image-reply"; reqId: number } & ImageState);
 
 export function isMessage<T extends { type: string }>(value: unknown): value is T {
   return (

@@ -18,6 +18,7 @@ import { isMessage, type ToPrimary, type ToWorker } from "./messages.js";
 import type { StatusSnapshot } from "./status.js";
 import type { WorkerStats } from "./stats.js";
 import { rootInode } from "./snapshot.js";
+import { TemplateImages } from "./template-images.js";
 import { SitesWatcher } from "./watcher.js";
 import { workerV8Flags } from "./worker-flags.js";
 
@@ -55,7 +56,9 @@ export class Primary {
   /** Recycles and rolls run one at a time, so capacity never drops by more than one worker. */
   #chain: Promise<void> = Promise.resolve();
   #watchdogEvents: NonNullable<StatusSnapshot["watchdog"]> = [];
-  readonly #blameDir = mkdtempSync(join(tmpdir(), "sitebox-"));
+  /** This server's private folder: the watchdog thread's blame files, the template image. */
+  readonly #runDir = mkdtempSync(join(tmpdir(), "sitebox-"));
+  readonly #images = new TemplateImages(this.#runDir);
   #statsWaits = new Map<number, { want: number; got: WorkerStats[]; done: () => void }>();
   #nextStats = 1;
 
@@ -83,6 +86,10 @@ export class Primary {
       process.umask(old | (0o777 & ~SOCKET_MODE));
       this.#umask = old;
     }
+    // Built beside the workers' start; each asks for it once it can take the answer.
+    void this.#images.latest().then((state) => {
+      if ("error" in state) this.#log.error({}, `${state.error}; each worker builds its own`);
+    });
     for (let i = 0; i < this.#config.workers; i++) this.#fork();
     if (this.#config.cache === "watch") this.#watch();
     process.on("SIGTERM", () => this.stop("SIGTERM"));
@@ -129,7 +136,7 @@ export class Primary {
     const worker = cluster.fork({
       SITEBOX_CONFIG: JSON.stringify(this.#config),
       SITEBOX_WORKER_ID: String(id),
-      SITEBOX_BLAME_DIR: this.#blameDir,
+      SITEBOX_BLAME_DIR: this.#runDir,
       // glibc's default, set explicitly: that turns off its dynamic thresholds, which V8's big
       // compile buffers raise, so freed memory goes back to the system instead of staying in
       // each worker (5-15 MiB less after load, README "Memory"). An operator's own setting wins.
@@ -210,6 +217,12 @@ export class Primary {
         break;
       case "recycle-me":
         this.recycle(slot, msg.reason);
+        break;
+      case "template-image-request":
+        void this.#images.current().then((state) => {
+          if (slot.worker.isConnected())
+            slot.worker.send({ type: "template-image-reply", reqId: msg.reqId, ...state });
+        });
         break;
       case "busy-at": {
         const pid = slot.worker.process.pid ?? 0;
@@ -298,7 +311,7 @@ export class Primary {
     void this.#watcher?.close();
     const at = this.#config.fastcgi;
     if (at?.kind === "unix" && this.#socketInode !== null) removeSocket(at.path, this.#socketInode);
-    rmSync(this.#blameDir, { recursive: true, force: true });
+    rmSync(this.#runDir, { recursive: true, force: true });
     process.exitCode = code;
     setImmediate(() => process.exit(code));
   }
@@ -350,6 +363,9 @@ export class Primary {
   async roll(why: string): Promise<void> {
     this.#log.info(`${why}: rolling restart`);
     await this.generations.refreshAll(why);
+    // New workers run the code on disk now: if it changed, its template image first.
+    const image = await this.#images.latest();
+    if ("error" in image) this.#log.error({}, image.error);
     for (const slot of [...this.#slots.values()]) await this.recycle(slot, why);
   }
 
@@ -407,7 +423,7 @@ export class Primary {
 
   /** What the worker's watchdog thread wrote about the site code that blocked it. */
   #readBlame(pid: number): { site: string; route: string | null } | null {
-    const file = join(this.#blameDir, `${pid}.json`);
+    const file = join(this.#runDir, `${pid}.json`);
     try {
       const blame = JSON.parse(readFileSync(file, "utf8"));
       rmSync(file, { force: true });

@@ -33,5 +33,9 @@ export interface WorkerStats {
   cacheMisses: number;
   /** Small public/ files in memory (static-cache.ts). Optional. */
   staticCache?: StaticCacheFigures;
+  /** Where the worker's sandbox template came from (boot.ts `templateOrigin`). Optional. */
+  template?: string;
+  /** Sandboxes that evaluated the prelude instead of copying the template. Optional. */
+  preludeRuns?: number;
   sites: SiteStats[];
 }

@@ -21,7 +21,8 @@ import { createHttpFront } from "./front/http.js";
 import { describeAddress } from "./listen-address.js";
 import { createPipeline } from "./pipeline.js";
 import { SiteRegistry } from "./sites.js";
-import { template } from "./sandbox/boot.js";
+import { preludeRuns, template, templateOrigin, useTemplateImage } from "./sandbox/boot.js";
+import { primaryImage } from "./worker-template.js";
 import { StatusEndpoint } from "./status-endpoint.js";
 import { WorkerGenerations } from "./worker-generations.js";
 import type { WorkerStats } from "./stats.js";
@@ -101,6 +102,8 @@ function stats(): WorkerStats {
     cacheHits: sites.cacheHits,
     cacheMisses: sites.cacheMisses,
     staticCache: sites.statics.figures(),
+    template: templateOrigin,
+    preludeRuns,
     sites: [...sites.entries.values()].map((e) => e.stats()),
   };
 }
@@ -203,6 +206,9 @@ process.on("message", (msg: unknown) => {
     case "watchdog-thread":
       startWatchdogThread();
       break;
+    case "template-image-reply":
+      requests.settle(msg.reqId, msg);
+      break;
   }
 });
 // A SIGTERM sent to the whole process group reaches the workers too: the same health flip first.
@@ -254,8 +260,14 @@ async function listenAll(): Promise<void> {
   send({ type: "ready", port });
 }
 
-// The sandbox template (src/sandbox/boot.ts) is built before the first connection, so no
-// request waits for it; --preload also loads every site's routes first.
+// The sandbox template: a copy of the primary's image, else this worker builds its own. It is made
+// before the first connection, so no request waits for it; --preload also loads every site's
+// routes first.
+useTemplateImage(() =>
+  primaryImage((timeoutMs) =>
+    requests.ask((reqId) => ({ type: "template-image-request", reqId }), timeoutMs),
+  ),
+);
 void template()
   .then(() => (config.preload ? sites.preloadAll() : undefined))
   .then(listenAll)

@@ -4,9 +4,10 @@
  * Evaluating the prelude of web globals is most of what a new sandbox costs (see README "One
  * wasm instance per site sandbox"). quickjs-emscripten cannot cache bytecode, but everything an
  * interpreter is lives in its wasm linear memory, and each sandbox has a memory of its own. So a
- * worker evaluates the prelude once, in a template instance, and every later sandbox boots the
- * same way up to the point where the prelude would run, then takes a copy of the template's
- * memory instead of running it.
+ * template instance evaluates the prelude once, and every later sandbox boots the same way up to
+ * the point where the prelude would run, then takes a copy of the template's memory instead of
+ * running it. In a server the template comes from an image of one made by another process
+ * (template-image.ts, useTemplateImage); elsewhere this process builds it.
  *
  * That is sound only if both boots allocated exactly the same C objects up to that point (same
  * runtime, context and handle addresses, same host-function ids on the JS side): the boot is
@@ -19,6 +20,7 @@ import { installHost, type HostHooks } from "./host.js";
 import type { AsyncOps } from "./host/async-ops.js";
 import type { HostIO } from "./host/io.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
+import type { ImageFingerprint, TemplateImage } from "./template-image.js";
 import { newInstance, PAGE_BYTES, type QuickJSInstance } from "./wasm.js";
 
 export interface BootOptions {
@@ -63,12 +65,7 @@ function evaluatePrelude({ ctx, keeper }: Booted): void {
 }
 
 /** What a deterministic boot leaves behind: addresses and the next host-reference id. */
-interface Fingerprint {
-  rt: number;
-  ctx: number;
-  keeper: number;
-  nextRef: number;
-}
+type Fingerprint = ImageFingerprint;
 
 function fingerprint(b: Booted): Fingerprint {
   return {
@@ -115,10 +112,34 @@ export class Template {
   /** Where the template or a freshly booted instance holds data: the bytes a copy must write. */
   #ranges: [number, number][] | null = null;
 
-  private constructor(instance: QuickJSInstance, fp: Fingerprint) {
-    this.#memory = new Uint8Array(instance.memory.buffer);
-    this.pages = this.#memory.byteLength / PAGE_BYTES;
+  private constructor(memory: Uint8Array, fp: Fingerprint) {
+    this.#memory = memory;
+    this.pages = memory.byteLength / PAGE_BYTES;
     this.#fingerprint = fp;
+  }
+
+  /** The template made from an image (template-image.ts), its memory zero outside the ranges. */
+  static fromImage(image: TemplateImage): Template {
+    // Zero-filled by the allocator: the pages the image leaves out are never faulted in.
+    const memory = new Uint8Array(image.pages * PAGE_BYTES);
+    let from = 0;
+    for (const [a, b] of image.ranges) {
+      memory.set(image.bytes.subarray(from, from + b - a), a);
+      from += b - a;
+    }
+    return new Template(memory, image.fingerprint);
+  }
+
+  /** This template as an image for another process built from the code `key` names. */
+  toImage(key: string): TemplateImage {
+    const ranges = nonZeroRanges([this.#memory], this.#memory.byteLength);
+    const bytes = new Uint8Array(ranges.reduce((n, [a, b]) => n + b - a, 0));
+    let to = 0;
+    for (const [a, b] of ranges) {
+      bytes.set(this.#memory.subarray(a, b), to);
+      to += b - a;
+    }
+    return { key, pages: this.pages, fingerprint: this.#fingerprint, ranges, bytes };
   }
 
   static async build(o: Omit<BootOptions, "memoryLimitBytes">): Promise<Template> {
@@ -129,7 +150,7 @@ export class Template {
     if (booted.runtime.hasPendingJob()) throw new Error("the prelude left jobs pending");
     if (fingerprint(booted).nextRef !== fp.nextRef)
       throw new Error("the prelude made host references while it was evaluated");
-    return new Template(instance, fp);
+    return new Template(new Uint8Array(instance.memory.buffer), fp);
   }
 
   /** Whether `b` is in the state the template was in just before its prelude ran. */
@@ -168,7 +189,10 @@ export function boot(
     // The copy brought the template's limits; these are this sandbox's.
     booted.runtime.setMemoryLimit(o.memoryLimitBytes);
     booted.runtime.setMaxStackSize(o.stackBytes);
-  } else evaluatePrelude(booted);
+  } else {
+    preludeRuns++;
+    evaluatePrelude(booted);
+  }
   return { ...booted, copied: fits };
 }
 
@@ -189,18 +213,46 @@ const IDLE_HOOKS: HostHooks = {
 let built: Promise<Template | null> | undefined;
 /** Why this process has no template, if it has none (every sandbox then evaluates the prelude). */
 export let templateError: string | null = null;
+/** Where this process's template came from, for the status page. */
+export let templateOrigin = "not made yet";
+/** Sandboxes that evaluated the prelude for want of a template that fits: 0 is the rule. */
+export let preludeRuns = 0;
+/** Where an image of the template may come from (worker.ts: the primary's); else it is built. */
+let imageSource: (() => Promise<TemplateImage | Error>) | null = null;
 
-/** This process's template, built on first use; null if it could not be built. */
-export function template(): Promise<Template | null> {
-  built ??= Template.build({
+export function useTemplateImage(source: () => Promise<TemplateImage | Error>): void {
+  imageSource = source;
+}
+
+export function buildTemplate(): Promise<Template> {
+  return Template.build({
     stackBytes: STACK_BYTES,
     interrupt: () => false,
     load: () => ({ error: new Error("the template loads no module") }),
     normalize: (_base, requested) => requested,
     hooks: IDLE_HOOKS,
-  }).catch((err: Error) => {
-    templateError = err.message;
-    return null;
   });
+}
+
+async function makeTemplate(): Promise<Template | null> {
+  const image = imageSource === null ? new Error("no image offered") : await imageSource();
+  if (!(image instanceof Error)) {
+    templateOrigin = "copied from the primary's image";
+    return Template.fromImage(image);
+  }
+  try {
+    const made = await buildTemplate();
+    templateOrigin = `built here (${image.message})`;
+    return made;
+  } catch (err) {
+    templateError = (err as Error).message;
+    templateOrigin = `none: ${templateError}`;
+    return null;
+  }
+}
+
+/** This process's template, made on first use; null if it could not be built. */
+export function template(): Promise<Template | null> {
+  built ??= makeTemplate();
   return built;
 }

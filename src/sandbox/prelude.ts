@@ -17,8 +17,7 @@ const require = createRequire(import.meta.url);
  * names (queueMicrotask, DOMException, AbortController, structuredClone) resolve to the
  * prelude's own, captured before site code runs, not to globals a site may replace.
  */
-function vendored(name: string, file: string): string {
-  const src = readFileSync(require.resolve(file), "utf8");
+function vendored(name: string, src: string): string {
   return (
     `const ${name} = (function () {\nconst module = { exports: {} };\nconst exports = module.exports;\n` +
     `${src}\n;return module.exports;\n})();`
@@ -26,12 +25,12 @@ function vendored(name: string, file: string): string {
 }
 
 /** The source of a package evaluated on first use only (see 85-urlpattern.js). */
-function deferred(name: string, file: string): string {
-  const src = readFileSync(require.resolve(file), "utf8");
+function deferred(name: string, src: string): string {
   return `const ${name} = ${JSON.stringify(src)};`;
 }
 
-type Part = string | (() => string);
+/** One of our files, or a package's file wrapped as `vendored` or `deferred` under a name. */
+type Part = string | { file: string; wrap: (name: string, src: string) => string; name: string };
 const ORDER: Part[] = [
   "05-primordials.js",
   "10-base.js",
@@ -42,7 +41,7 @@ const ORDER: Part[] = [
   "30-url.js",
   "40-events.js",
   // The WHATWG reference implementation, as web-streams-polyfill's ponyfill build.
-  () => vendored("webStreams", "web-streams-polyfill/dist/ponyfill.js"),
+  { file: "web-streams-polyfill/dist/ponyfill.js", wrap: vendored, name: "webStreams" },
   "50-streams.js",
   "55-transform-streams.js",
   "60-body.js",
@@ -51,22 +50,36 @@ const ORDER: Part[] = [
   "75-intl.js",
   "78-crypto.js",
   "80-misc.js",
-  () => deferred("URL_PATTERN_SOURCE", "urlpattern-polyfill/urlpattern"),
+  { file: "urlpattern-polyfill/urlpattern", wrap: deferred, name: "URL_PATTERN_SOURCE" },
   "85-platform.js",
   "87-load-errors.js",
   "90-dispatch.js",
 ];
 
+const fileOf = (p: Part) => (typeof p === "string" ? join(DIR, p) : require.resolve(p.file));
+
+/** The files the prelude is made of, in order. */
+export function preludeFiles(): string[] {
+  return ORDER.map(fileOf);
+}
+
+/** The prelude as one script whose value is the dispatcher's entry object, read from disk. */
+export function readPrelude(): string {
+  return (
+    '(function (host) {\n"use strict";\n' +
+    ORDER.map((p) => {
+      const src = readFileSync(fileOf(p), "utf8");
+      return typeof p === "string" ? `// ${p}\n${src}` : p.wrap(p.name, src);
+    }).join("\n") +
+    "\n})(globalThis.__host)"
+  );
+}
+
 let source: string | undefined;
 
-/** The prelude as one script whose value is the dispatcher's entry object. */
+/** The prelude, read once per process. */
 export function preludeSource(): string {
-  source ??=
-    '(function (host) {\n"use strict";\n' +
-    ORDER.map((p) =>
-      typeof p === "string" ? `// ${p}\n` + readFileSync(join(DIR, p), "utf8") : p(),
-    ).join("\n") +
-    "\n})(globalThis.__host)";
+  source ??= readPrelude();
   return source;
 }
 

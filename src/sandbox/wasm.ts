@@ -5,13 +5,13 @@
  * can abort the rest of the worker.
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import {
   newQuickJSWASMModuleFromVariant,
   newVariant,
   RELEASE_SYNC,
   type QuickJSWASMModule,
 } from "quickjs-emscripten";
+import { wasmFile } from "./wasm-file.js";
 
 export const PAGE_BYTES = 64 * 1024;
 /** Emscripten's build starts with 16 MiB; a smaller initial memory fails to instantiate. */
@@ -21,11 +21,7 @@ const RESERVE_PAGES = 128;
 let compiled: Promise<WebAssembly.Module> | undefined;
 
 function wasmModule(): Promise<WebAssembly.Module> {
-  if (!compiled) {
-    const req = createRequire(createRequire(import.meta.url).resolve("quickjs-emscripten"));
-    const file = req.resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
-    compiled = WebAssembly.compile(readFileSync(file));
-  }
+  compiled ??= WebAssembly.compile(readFileSync(wasmFile()));
   return compiled;
 }
 
@@ -61,7 +57,14 @@ export async function newInstance(
   const initial = Math.min(Math.max(MIN_PAGES, initialPages), limitPages);
   const memory = new WebAssembly.Memory({ initial, maximum: maxPages });
   const module = await newQuickJSWASMModuleFromVariant(
-    newVariant(RELEASE_SYNC, { wasmModule: await wasmModule(), wasmMemory: memory }),
+    newVariant(RELEASE_SYNC, {
+      wasmModule: await wasmModule(),
+      wasmMemory: memory,
+      // Emscripten copies the program's name (else process.argv[1]) into the wasm heap as `_` of
+      // its environment: the same in every process, so a template image made by one process
+      // matches the boots of another (boot.ts).
+      emscriptenModule: { thisProgram: "sitebox" } as object,
+    }),
   );
   return {
     module,
