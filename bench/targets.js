@@ -32,9 +32,10 @@ function siteboxSites(ctx) {
   return dir;
 }
 
-async function sitebox(ctx, cache, flags = []) {
+/** `name` labels the server's log and profile folder: one per target, as targets run together. */
+async function sitebox(ctx, cache, flags = [], name = `throughput-${cache}`) {
   const more = { sitesDir: siteboxSites(ctx), flags };
-  const server = await startSitebox(ctx.opts, ctx.tmp, `throughput-${cache}`, cache, more);
+  const server = await startSitebox(ctx.opts, ctx.tmp, name, cache, more);
   return {
     url: `http://127.0.0.1:${server.port}`,
     roots: () => [server.pid],
@@ -58,7 +59,7 @@ async function baseline(ctx) {
 
 /** nginx → sitebox over HTTP (proxy_pass with kept-alive upstream connections). */
 async function nginxHttp(ctx) {
-  const back = await sitebox(ctx, "watch");
+  const back = await sitebox(ctx, "watch", [], "behind-nginx-http");
   const dir = sharedDir(ctx.tmp, "nginx-http");
   const port = back.server.port;
   const locations = `    location / {
@@ -76,12 +77,13 @@ async function nginxHttp(ctx) {
 
 /**
  * nginx → sitebox over FastCGI on a unix socket, as docs/operations.md configures it (kept-alive
- * upstream connections, fastcgi_keep_conn, buffering off), beside nginx → php-fpm on its socket.
+ * upstream connections, fastcgi_keep_conn, nginx's default buffering), beside nginx → php-fpm on
+ * its socket.
  */
 async function nginxFastcgi(ctx) {
   const dir = sharedDir(ctx.tmp, "nginx-fastcgi");
   const sock = path.join(dir, "sitebox.sock");
-  const back = await sitebox(ctx, "watch", ["--fastcgi", sock]);
+  const back = await sitebox(ctx, "watch", ["--fastcgi", sock], "behind-nginx-fastcgi");
   // The socket is owner/group only; as root, nginx's workers run as the web user: give it the
   // socket's group, as an operator adds nginx's user to sitebox's group.
   if (asRoot()) {
