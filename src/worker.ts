@@ -126,11 +126,9 @@ const listeners: { server: Server; what: string; listen(done: () => void): void 
 if (config.port !== null) {
   const port = config.port;
   const server = createHttpFront(config, pipeline, {
-    onRequest: (req, res) => {
-      connections.busy(req.socket, true);
-      if (connections.draining) res.setHeader("connection", "close");
-    },
+    onRequest: (req) => connections.busy(req.socket, true),
     onRequestDone: (req) => connections.busy(req.socket, false),
+    closeAfterResponse: () => connections.draining,
   });
   listeners.push({
     server,

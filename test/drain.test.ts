@@ -12,7 +12,13 @@ let server: RunningServer;
 beforeAll(async () => {
   server = await startServer({
     workers: 1,
-    sites: { default: { "index.js": "export default { fetch: () => new Response('ok') };" } },
+    sites: {
+      default: {
+        "index.js": "export default { fetch: () => new Response('ok') };",
+        "slow.js":
+          "export default { fetch: () => new Promise((r) => setTimeout(() => r(new Response('slow')), 3000)) };",
+      },
+    },
   });
 });
 afterAll(() => server?.close());
@@ -40,4 +46,23 @@ it("a connection accepted before a roll gets its answer though its request comes
   await closed;
   expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   expect(reply).toMatch(/\r\n\r\nok$/);
+});
+
+it("a request in flight when the drain begins is answered with connection: close", async () => {
+  const { port } = new URL(server.url);
+  const socket = net.connect(Number(port), "127.0.0.1");
+  await new Promise<void>((resolve, reject) =>
+    socket.once("connect", resolve).once("error", reject),
+  );
+  let reply = "";
+  socket.on("data", (d: Buffer) => (reply += d.toString()));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  // Kept alive: without being told, the client would send its next request on this connection.
+  socket.write("GET /slow HTTP/1.1\r\nhost: localhost\r\n\r\n");
+  await sleep(300); // the handler is waiting on its timer
+  server.proc.kill("SIGHUP");
+  await closed; // the worker closes the connection after the answer, as it said it would
+  expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(reply).toMatch(/\r\nconnection: close\r\n/i);
+  expect(reply).toMatch(/\r\n\r\nslow$/);
 });

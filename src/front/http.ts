@@ -15,8 +15,13 @@ import { rawHeader } from "./raw-headers.js";
 
 export interface HttpFrontHooks {
   /** Connection bookkeeping (drain.ts) as each request starts and ends. */
-  onRequest?(req: IncomingMessage, res: ServerResponse): void;
+  onRequest?(req: IncomingMessage): void;
   onRequestDone?(req: IncomingMessage): void;
+  /**
+   * Asked as each response head is written: true while the worker drains, so the client is told
+   * `connection: close` and sends no further request on a connection about to go.
+   */
+  closeAfterResponse?(): boolean;
 }
 
 export function createHttpFront(
@@ -33,7 +38,7 @@ export function createHttpFront(
     keepAliveTimeout: 5000,
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    hooks.onRequest?.(req, res);
+    hooks.onRequest?.(req);
     const exchange = new HttpExchange(req, res, hooks, trust);
     pipeline.handle(exchange, exchange);
   });
@@ -114,14 +119,10 @@ class HttpExchange implements PipelineRequest, ResponseWriter {
   head(status: number, headers: readonly string[]): boolean {
     const res = this.#res;
     if (this.#done || res.headersSent) return false;
+    // Node then sends `connection: close` and ends the connection after this response.
+    if (this.#hooks.closeAfterResponse?.()) res.shouldKeepAlive = false;
     try {
-      // drain.ts asks for `connection: close` with setHeader. With a header set that way,
-      // writeHead(status, flatList) would set each pair in turn, keeping only the last of
-      // repeated names (Set-Cookie): so the list is grouped by name first.
-      if (res.hasHeader("connection")) {
-        setGrouped(res, headers);
-        res.writeHead(status);
-      } else res.writeHead(status, headers as string[]);
+      res.writeHead(status, headers as string[]);
       return true;
     } catch {
       this.abort();
@@ -180,20 +181,6 @@ class HttpExchange implements PipelineRequest, ResponseWriter {
   sendFile(fd: number, start: number, length: number): Promise<number> {
     return pumpFile(this, fd, start, length);
   }
-}
-
-/** A flat header list onto `res` with setHeader, repeated names as one array each. */
-function setGrouped(res: ServerResponse, headers: readonly string[]): void {
-  const byName = new Map<string, { name: string; values: string[] }>();
-  for (let i = 0; i < headers.length; i += 2) {
-    const key = headers[i]!.toLowerCase();
-    const entry = byName.get(key);
-    if (entry === undefined) byName.set(key, { name: headers[i]!, values: [headers[i + 1]!] });
-    else entry.values.push(headers[i + 1]!);
-  }
-  for (const { name, values } of byName.values())
-    if (name.toLowerCase() !== "connection")
-      res.setHeader(name, values.length === 1 ? values[0]! : values);
 }
 
 /** The whole body, null when there is none, or "too-large" as soon as it passes `limit`. */
