@@ -34,9 +34,10 @@ export async function run(): Promise<boolean> {
   const before = (await status(s)).workers.map((w) => w.pid);
   h.say(`t=1.0 s: kill -TERM ${before.join(" ")}`);
   for (const pid of before) process.kill(pid, "SIGTERM");
-  // Until the replacements answer, then a little longer.
+  // Until the replacements answer, then a little longer. On a busy machine starting them takes
+  // seconds, and the status page below is only there once they are.
   const t0 = performance.now();
-  while (performance.now() - t0 < 5000) {
+  while (performance.now() - t0 < 15_000) {
     await h.sleep(100);
     const recent = l.outcomes.slice(-CLIENTS * 4);
     if (performance.now() - t0 > 1500 && recent.every((r) => r.result === 200)) break;
