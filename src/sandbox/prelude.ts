@@ -64,7 +64,7 @@ export function preludeFiles(): string[] {
 }
 
 /** The prelude as one script whose value is the dispatcher's entry object, read from disk. */
-export function readPrelude(): string {
+function readPrelude(): string {
   return (
     '(function (host) {\n"use strict";\n' +
     ORDER.map((p) => {
