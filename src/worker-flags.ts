@@ -14,9 +14,9 @@
  * long as the request, but at some moment under load (behind nginx, within seconds) enough of
  * them were in flight at a scavenge: from then on they were born old, held the young objects
  * they point to through the scavenges, and each scavenge promoted ~1.8 MB, with a mark-compact
- * every half second. Without it, nginx -> sitebox over FastCGI: 35.5 instead of 43-45 CPU
- * us/request in the workers, p99 2.9 instead of 8-9 ms, ~30 KB promoted per scavenge (README
- * "Performance").
+ * every half second. Without it, nginx -> sitebox over FastCGI: 35-37 instead of 43-46.5 CPU
+ * us/request in the workers, p99 2.9-3.3 instead of 7.5-9.1 ms, ~30 KB promoted per scavenge
+ * (README "Performance").
  */
 const FLAGS: readonly (readonly [name: string, flag: string])[] = [
   ["wasm-inlining", "--wasm-inlining"],

@@ -23,15 +23,21 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-it("a connection accepted before a roll gets its answer though its request comes 800 ms later", async () => {
+/** A raw TCP connection to the server: what it has received so far, and when it closed. */
+async function rawConnection() {
   const { port } = new URL(server.url);
   const socket = net.connect(Number(port), "127.0.0.1");
   await new Promise<void>((resolve, reject) =>
     socket.once("connect", resolve).once("error", reject),
   );
-  let reply = "";
-  socket.on("data", (d: Buffer) => (reply += d.toString()));
+  let received = "";
+  socket.on("data", (d: Buffer) => (received += d.toString()));
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return { socket, reply: () => received, closed };
+}
+
+it("a connection accepted before a roll gets its answer though its request comes 800 ms later", async () => {
+  const { socket, reply, closed } = await rawConnection();
   const pids = async () => {
     const r = await request(server.url, "/.sitebox/status.json", { fresh: true });
     return (JSON.parse(r.text).workers as { pid: number }[]).map((w) => w.pid).join();
@@ -44,25 +50,18 @@ it("a connection accepted before a roll gets its answer though its request comes
   await sleep(800);
   socket.write("GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
   await closed;
-  expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-  expect(reply).toMatch(/\r\n\r\nok$/);
+  expect(reply()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(reply()).toMatch(/\r\n\r\nok$/);
 });
 
 it("a request in flight when the drain begins is answered with connection: close", async () => {
-  const { port } = new URL(server.url);
-  const socket = net.connect(Number(port), "127.0.0.1");
-  await new Promise<void>((resolve, reject) =>
-    socket.once("connect", resolve).once("error", reject),
-  );
-  let reply = "";
-  socket.on("data", (d: Buffer) => (reply += d.toString()));
-  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  const { socket, reply, closed } = await rawConnection();
   // Kept alive: without being told, the client would send its next request on this connection.
   socket.write("GET /slow HTTP/1.1\r\nhost: localhost\r\n\r\n");
   await sleep(300); // the handler is waiting on its timer
   server.proc.kill("SIGHUP");
   await closed; // the worker closes the connection after the answer, as it said it would
-  expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-  expect(reply).toMatch(/\r\nconnection: close\r\n/i);
-  expect(reply).toMatch(/\r\n\r\nslow$/);
+  expect(reply()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(reply()).toMatch(/\r\nconnection: close\r\n/i);
+  expect(reply()).toMatch(/\r\n\r\nslow$/);
 });

@@ -65,9 +65,7 @@ function evaluatePrelude({ ctx, keeper }: Booted): void {
 }
 
 /** What a deterministic boot leaves behind: addresses and the next host-reference id. */
-type Fingerprint = ImageFingerprint;
-
-function fingerprint(b: Booted): Fingerprint {
+function fingerprint(b: Booted): ImageFingerprint {
   return {
     rt: (b.runtime as unknown as { rt: { value: number } }).rt.value,
     ctx: (b.ctx as unknown as { ctx: { value: number } }).ctx.value,
@@ -108,11 +106,11 @@ function nonZeroRanges(views: Uint8Array[], length: number): [number, number][] 
 export class Template {
   readonly pages: number;
   readonly #memory: Uint8Array;
-  readonly #fingerprint: Fingerprint;
+  readonly #fingerprint: ImageFingerprint;
   /** Where the template or a freshly booted instance holds data: the bytes a copy must write. */
   #ranges: [number, number][] | null = null;
 
-  private constructor(memory: Uint8Array, fp: Fingerprint) {
+  private constructor(memory: Uint8Array, fp: ImageFingerprint) {
     this.#memory = memory;
     this.pages = memory.byteLength / PAGE_BYTES;
     this.#fingerprint = fp;
