@@ -21,6 +21,7 @@ import { rootInode } from "./snapshot.js";
 import { TemplateImages } from "./template-images.js";
 import { SitesWatcher } from "./watcher.js";
 import { workerV8Flags } from "./worker-flags.js";
+import { workerMallocEnv } from "./worker-malloc.js";
 
 interface Slot {
   worker: Worker;
@@ -137,10 +138,7 @@ export class Primary {
       SITEBOX_CONFIG: JSON.stringify(this.#config),
       SITEBOX_WORKER_ID: String(id),
       SITEBOX_BLAME_DIR: this.#runDir,
-      // glibc's default, set explicitly: that turns off its dynamic thresholds, which V8's big
-      // compile buffers raise, so freed memory goes back to the system instead of staying in
-      // each worker (5-15 MiB less after load, README "Memory"). An operator's own setting wins.
-      MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? "131072",
+      ...workerMallocEnv(),
     });
     const slot: Slot = { worker, id, ready: false, retiring: false, lastBeat: Date.now() };
     this.#slots.set(id, slot);

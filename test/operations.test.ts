@@ -50,6 +50,24 @@ describe("--access-log", () => {
   });
 });
 
+describe("worker processes", () => {
+  it("start with the V8 flags and glibc malloc settings the primary chose for them", async () => {
+    const r = await request(server.url, "/.sitebox/status.json", { fresh: true });
+    const pids = (JSON.parse(r.text).workers as { pid: number }[]).map((w) => w.pid);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      expect(argv).toEqual(
+        expect.arrayContaining(["--wasm-inlining", "--no-allocation-site-pretenuring"]),
+      );
+      const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      expect(env).toEqual(
+        expect.arrayContaining(["MALLOC_TRIM_THRESHOLD_=131072", "MALLOC_MMAP_THRESHOLD_=32768"]),
+      );
+    }
+  });
+});
+
 describe("/.sitebox/health", () => {
   it("says ok while serving, to any client, without site code", async () => {
     const r = await request(server.url, "/.sitebox/health", { headers: { host: "nosuch.site" } });
