@@ -7,10 +7,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildTemplate, templateOrigin, useTemplateImage } from "../src/sandbox/boot.js";
 import {
-  decodeImage,
   encodeImage,
   imageKey,
-  readImage,
+  openImage,
+  readFully,
   type TemplateImage,
 } from "../src/sandbox/template-image.js";
 import { request, startServer, tempDir, type RunningServer } from "./helpers.js";
@@ -31,12 +31,17 @@ describe("the template image", () => {
     expect(image.bytes.length).toBeLessThan(image.pages * 65536);
     const file = join(dir, "image.bin");
     writeFileSync(file, encodeImage(image));
-    const read = readImage(file);
-    if (read instanceof Error) throw read;
-    expect(read.fingerprint).toEqual(image.fingerprint);
-    expect(Buffer.compare(read.bytes, image.bytes)).toBe(0);
+    const opened = openImage(file);
+    if (opened instanceof Error) throw opened;
+    expect(opened.fingerprint).toEqual(image.fingerprint);
+    expect(opened.ranges).toEqual(image.ranges);
+    const bytes = new Uint8Array(image.bytes.length);
+    expect(readFully(opened.fd, bytes, 0, bytes.length, opened.bytesAt)).toBe(true);
+    expect(Buffer.compare(bytes, image.bytes)).toBe(0);
 
-    useTemplateImage(async () => readImage(file));
+    // The worker keeps the descriptor: the primary may remove the file under it.
+    rmSync(file);
+    useTemplateImage(async () => opened);
     const sb = await newSandbox({ "a.js": hello });
     expect(templateOrigin).toBe("copied from the primary's image");
     expect(sb.fromTemplate).toBe(true);
@@ -57,11 +62,17 @@ describe("the template image", () => {
   it("is refused when made by other code, cut short or not an image", () => {
     const other = join(dir, "other.bin");
     writeFileSync(other, encodeImage({ ...image, key: "0".repeat(64) }));
-    expect(String(readImage(other))).toMatch(/made by other code/);
+    expect(String(openImage(other))).toMatch(/made by other code/);
     const whole = encodeImage(image);
-    expect(String(decodeImage(whole.subarray(0, whole.length - 1)))).toMatch(/cut short/);
-    expect(String(decodeImage(Buffer.from("GIF89a")))).toMatch(/not a template image/);
-    expect(String(readImage(join(dir, "missing.bin")))).toMatch(/ENOENT/);
+    const cut = join(dir, "cut.bin");
+    writeFileSync(cut, whole.subarray(0, whole.length - 1));
+    expect(String(openImage(cut))).toMatch(/cut short/);
+    writeFileSync(cut, whole.subarray(0, 30));
+    expect(String(openImage(cut))).toMatch(/cut short/);
+    const gif = join(dir, "gif.bin");
+    writeFileSync(gif, "GIF89a");
+    expect(String(openImage(gif))).toMatch(/not a template image/);
+    expect(String(openImage(join(dir, "missing.bin")))).toMatch(/ENOENT/);
   });
 });
 

@@ -20,7 +20,12 @@ import { installHost, type HostHooks } from "./host.js";
 import type { AsyncOps } from "./host/async-ops.js";
 import type { HostIO } from "./host/io.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
-import type { ImageFingerprint, TemplateImage } from "./template-image.js";
+import {
+  readFully,
+  type ImageFile,
+  type ImageFingerprint,
+  type TemplateImage,
+} from "./template-image.js";
 import { newInstance, PAGE_BYTES, type QuickJSInstance } from "./wasm.js";
 
 export interface BootOptions {
@@ -105,36 +110,39 @@ function nonZeroRanges(views: Uint8Array[], length: number): [number, number][] 
 
 export class Template {
   readonly pages: number;
-  readonly #memory: Uint8Array;
+  /** Built here: the template's whole memory. */
+  readonly #memory: Uint8Array | null;
+  /** Copied from an image: the file its bytes are read from, for each copy. */
+  readonly #file: ImageFile | null;
   readonly #fingerprint: ImageFingerprint;
   /** Where the template or a freshly booted instance holds data: the bytes a copy must write. */
   #ranges: [number, number][] | null = null;
 
-  private constructor(memory: Uint8Array, fp: ImageFingerprint) {
-    this.#memory = memory;
-    this.pages = memory.byteLength / PAGE_BYTES;
+  private constructor(
+    source: { memory: Uint8Array } | { file: ImageFile },
+    pages: number,
+    fp: ImageFingerprint,
+  ) {
+    this.#memory = "memory" in source ? source.memory : null;
+    this.#file = "file" in source ? source.file : null;
+    this.pages = pages;
     this.#fingerprint = fp;
   }
 
-  /** The template made from an image (template-image.ts), its memory zero outside the ranges. */
-  static fromImage(image: TemplateImage): Template {
-    // Zero-filled by the allocator: the pages the image leaves out are never faulted in.
-    const memory = new Uint8Array(image.pages * PAGE_BYTES);
-    let from = 0;
-    for (const [a, b] of image.ranges) {
-      memory.set(image.bytes.subarray(from, from + b - a), a);
-      from += b - a;
-    }
-    return new Template(memory, image.fingerprint);
+  /** The template of an image file (template-image.ts): its memory is zero outside the ranges. */
+  static fromImage(file: ImageFile): Template {
+    return new Template({ file }, file.pages, file.fingerprint);
   }
 
   /** This template as an image for another process built from the code `key` names. */
   toImage(key: string): TemplateImage {
-    const ranges = nonZeroRanges([this.#memory], this.#memory.byteLength);
+    const memory = this.#memory;
+    if (memory === null) throw new Error("a template copied from an image is not imaged again");
+    const ranges = nonZeroRanges([memory], memory.byteLength);
     const bytes = new Uint8Array(ranges.reduce((n, [a, b]) => n + b - a, 0));
     let to = 0;
     for (const [a, b] of ranges) {
-      bytes.set(this.#memory.subarray(a, b), to);
+      bytes.set(memory.subarray(a, b), to);
       to += b - a;
     }
     return { key, pages: this.pages, fingerprint: this.#fingerprint, ranges, bytes };
@@ -148,7 +156,8 @@ export class Template {
     if (booted.runtime.hasPendingJob()) throw new Error("the prelude left jobs pending");
     if (fingerprint(booted).nextRef !== fp.nextRef)
       throw new Error("the prelude made host references while it was evaluated");
-    return new Template(new Uint8Array(instance.memory.buffer), fp);
+    const memory = new Uint8Array(instance.memory.buffer);
+    return new Template({ memory }, memory.byteLength / PAGE_BYTES, fp);
   }
 
   /** Whether `b` is in the state the template was in just before its prelude ran. */
@@ -161,10 +170,24 @@ export class Template {
   /** Makes `memory` (of a matching boot) a copy of the template's. */
   copyInto(memory: WebAssembly.Memory): void {
     const target = new Uint8Array(memory.buffer);
+    const file = this.#file;
+    if (file !== null) {
+      // What the boot wrote outside the image's ranges is zero in the template; the ranges are
+      // then read over it. Pages neither holds are left untouched, never faulted in.
+      this.#ranges ??= nonZeroRanges([target], target.byteLength);
+      for (const [a, b] of this.#ranges) target.fill(0, a, b);
+      let at = file.bytesAt;
+      for (const [a, b] of file.ranges) {
+        if (!readFully(file.fd, target, a, b - a, at))
+          throw new Error("the template image file was cut short");
+        at += b - a;
+      }
+      return;
+    }
     // Written once: the union of what the template and a fresh boot hold; everything else is
     // zero in both, and is left untouched, so those pages are never faulted in.
-    this.#ranges ??= nonZeroRanges([this.#memory, target], this.#memory.byteLength);
-    for (const [a, b] of this.#ranges) target.set(this.#memory.subarray(a, b), a);
+    this.#ranges ??= nonZeroRanges([this.#memory!, target], target.byteLength);
+    for (const [a, b] of this.#ranges) target.set(this.#memory!.subarray(a, b), a);
   }
 }
 
@@ -216,9 +239,9 @@ export let templateOrigin = "not made yet";
 /** Sandboxes that evaluated the prelude for want of a template that fits: 0 is the rule. */
 export let preludeRuns = 0;
 /** Where an image of the template may come from (worker.ts: the primary's); else it is built. */
-let imageSource: (() => Promise<TemplateImage | Error>) | null = null;
+let imageSource: (() => Promise<ImageFile | Error>) | null = null;
 
-export function useTemplateImage(source: () => Promise<TemplateImage | Error>): void {
+export function useTemplateImage(source: () => Promise<ImageFile | Error>): void {
   imageSource = source;
 }
 

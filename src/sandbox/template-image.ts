@@ -9,11 +9,13 @@
  * made) builds its own template, and boot.ts still checks every copy against the boot.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { basename } from "node:path";
 import { templateFiles } from "./template-files.js";
 
 const MAGIC = "sitebox-template-1\n";
+/** Header lengths past this are damage, not an image (a real one is a few hundred bytes). */
+const MAX_HEAD = 1 << 20;
 /** What a booted instance looks like just before the prelude runs (boot.ts `Fingerprint`). */
 export interface ImageFingerprint {
   rt: number;
@@ -22,14 +24,28 @@ export interface ImageFingerprint {
   nextRef: number;
 }
 
-export interface TemplateImage {
+export interface ImageHead {
   key: string;
   pages: number;
   fingerprint: ImageFingerprint;
   /** Byte ranges of the memory that hold data; everything else is zero. */
   ranges: [number, number][];
+}
+
+export interface TemplateImage extends ImageHead {
   /** The ranges' bytes, back to back. */
   bytes: Uint8Array;
+}
+
+/**
+ * An image left in its file: a worker reads the ranges' bytes from `fd` straight into each new
+ * sandbox's memory, and so holds no copy of the template (2.4 MiB per worker). The descriptor
+ * stays open for the process's life, so the primary may remove the file.
+ */
+export interface ImageFile extends ImageHead {
+  fd: number;
+  /** Where the ranges' bytes start in the file. */
+  bytesAt: number;
 }
 
 let key: string | undefined;
@@ -51,34 +67,57 @@ export function encodeImage(image: TemplateImage): Buffer {
   return Buffer.concat([Buffer.from(MAGIC), length, header, bytes]);
 }
 
-/** The image in `data`, or an error saying what is wrong with it. */
-export function decodeImage(data: Uint8Array): TemplateImage | Error {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (buf.toString("latin1", 0, MAGIC.length) !== MAGIC) return new Error("not a template image");
-  const at = MAGIC.length + 4;
-  if (buf.length < at) return new Error("template image cut short");
-  const end = at + buf.readUInt32LE(MAGIC.length);
-  let head: Omit<TemplateImage, "bytes">;
-  try {
-    head = JSON.parse(buf.toString("utf8", at, end));
-  } catch {
-    return new Error("template image header unreadable");
+/** Reads `length` bytes at `position` of `fd` into `into` at `offset`; false at end of file. */
+export function readFully(
+  fd: number,
+  into: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+): boolean {
+  for (let done = 0; done < length;) {
+    const n = readSync(fd, into, offset + done, length - done, position + done);
+    if (n === 0) return false;
+    done += n;
   }
-  const size = head.ranges.reduce((n, [a, b]) => n + b - a, 0);
-  if (buf.length !== end + size) return new Error("template image cut short");
-  return { ...head, bytes: buf.subarray(end) };
+  return true;
 }
 
-/** The image in `file`, if it was made from this process's code; else why it cannot be used. */
-export function readImage(file: string): TemplateImage | Error {
-  let data: Buffer;
+/** The image in `file`, opened, if it was made from this process's code; else why not. */
+export function openImage(file: string): ImageFile | Error {
+  let fd: number;
   try {
-    data = readFileSync(file);
+    fd = openSync(file, "r");
   } catch (err) {
     return new Error(`cannot read the template image: ${(err as NodeJS.ErrnoException).code}`);
   }
-  const image = decodeImage(data);
-  if (image instanceof Error) return image;
-  if (image.key !== imageKey()) return new Error("the template image was made by other code");
+  const image = readHead(fd);
+  if (image instanceof Error) closeSync(fd);
   return image;
+}
+
+function readHead(fd: number): ImageFile | Error {
+  const prefix = Buffer.alloc(MAGIC.length + 4);
+  if (
+    !readFully(fd, prefix, 0, prefix.length, 0) ||
+    prefix.toString("latin1", 0, MAGIC.length) !== MAGIC
+  )
+    return new Error("not a template image");
+  const headLength = prefix.readUInt32LE(MAGIC.length);
+  if (headLength > MAX_HEAD) return new Error("not a template image");
+  const raw = Buffer.alloc(headLength);
+  if (!readFully(fd, raw, 0, headLength, prefix.length))
+    return new Error("template image cut short");
+  let head: ImageHead;
+  try {
+    head = JSON.parse(raw.toString("utf8"));
+  } catch {
+    return new Error("template image header unreadable");
+  }
+  const bytesAt = prefix.length + headLength;
+  const size = head.ranges.reduce((n, [a, b]) => n + b - a, 0);
+  if (fstatSync(fd).size !== bytesAt + size)
+    return new Error("template image cut short or overlong");
+  if (head.key !== imageKey()) return new Error("the template image was made by other code");
+  return { ...head, fd, bytesAt };
 }
