@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 /**
  * V8 flags for the workers, each left out when the operator set that flag either way (on node's
  * command line or in NODE_OPTIONS), which is how to turn one off.
@@ -17,18 +19,59 @@
  * every half second. Without it, nginx -> sitebox over FastCGI: 35-37 instead of 43-46.5 CPU
  * us/request in the workers, p99 2.9-3.3 instead of 7.5-9.1 ms, ~30 KB promoted per scavenge
  * (README "Performance").
+ *
+ * --stack-size=4096 (KiB; Node's default is 984): a QuickJS call is a few wasm frames on the
+ * worker's native stack, and with the default V8's limit came first, at ~2,100 levels of
+ * plain recursion, before QuickJS's own (STACK_BYTES of its shadow stack, at ~2,700): a
+ * wasm trap that aborts the interpreter, so a recursion bug cost the site its sandbox (503) and
+ * counted towards its cool-down. With 4 MiB every recursion through JS code (calls, getters,
+ * proxies, constructors, callbacks of map, sort and replace, generators, async functions) ends
+ * in QuickJS's catchable InternalError instead, the sandbox kept (test/hostile.test.ts). Only
+ * C-level recursion that uses little shadow stack (JSON.stringify of arrays nested 200,000
+ * deep, an eval of as deeply nested literals) still reaches V8's limit, and costs its sandbox.
+ * The main thread's stack is the process's RLIMIT_STACK (8 MiB by default); the flag is left out
+ * where that leaves less than twice the size for it.
  */
 const FLAGS: readonly (readonly [name: string, flag: string])[] = [
   ["wasm-inlining", "--wasm-inlining"],
   ["allocation-site-pretenuring", "--no-allocation-site-pretenuring"],
 ];
 
+export const WORKER_STACK_KIB = 4096;
+
 export function workerV8Flags(
   own: readonly string[] = process.execArgv,
   nodeOptions = process.env.NODE_OPTIONS ?? "",
+  stackLimitBytes: number | null = mainStackLimit(),
 ): string[] {
   const given = [...own, ...nodeOptions.split(/\s+/)].map((f) => f.replace(/_/g, "-"));
   const mentioned = (name: string) =>
     given.some((f) => f === `--${name}` || f === `--no-${name}` || f.startsWith(`--${name}=`));
-  return FLAGS.filter(([name]) => !mentioned(name)).map(([, flag]) => flag);
+  const flags = FLAGS.filter(([name]) => !mentioned(name)).map(([, flag]) => flag);
+  if (
+    !mentioned("stack-size") &&
+    stackLimitBytes !== null &&
+    stackLimitBytes >= 2 * WORKER_STACK_KIB * 1024
+  )
+    flags.push(`--stack-size=${WORKER_STACK_KIB}`);
+  return flags;
+}
+
+/**
+ * The soft RLIMIT_STACK a forked worker inherits, from /proc/self/limits: Infinity when
+ * unlimited, null where it cannot be read (then Node's default is kept).
+ */
+export function mainStackLimit(limits = readLimits()): number | null {
+  const soft = /^Max stack size\s+(\S+)/m.exec(limits)?.[1];
+  if (soft === "unlimited") return Infinity;
+  const bytes = Number(soft);
+  return soft !== undefined && Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+function readLimits(): string {
+  try {
+    return readFileSync("/proc/self/limits", "utf8");
+  } catch {
+    return "";
+  }
 }
