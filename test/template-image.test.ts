@@ -73,6 +73,7 @@ describe("the template image", () => {
     writeFileSync(gif, "GIF89a");
     expect(String(openImage(gif))).toMatch(/not a template image/);
     expect(String(openImage(join(dir, "missing.bin")))).toMatch(/ENOENT/);
+    expect(String(openImage(dir))).toMatch(/EISDIR/);
   });
 });
 

@@ -91,7 +91,12 @@ export function openImage(file: string): ImageFile | Error {
   } catch (err) {
     return new Error(`cannot read the template image: ${(err as NodeJS.ErrnoException).code}`);
   }
-  const image = readHead(fd);
+  let image: ImageFile | Error;
+  try {
+    image = readHead(fd);
+  } catch (err) {
+    image = new Error(`cannot read the template image: ${(err as NodeJS.ErrnoException).code}`);
+  }
   if (image instanceof Error) closeSync(fd);
   return image;
 }
