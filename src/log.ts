@@ -38,6 +38,23 @@ function tagText(tags: Tags): string {
 }
 
 /**
+ * A stack with each run of identical lines kept once and counted: a runaway recursion's 2,700
+ * frames of one function fit in two lines, and the frames below it are not cut off.
+ */
+export function foldRepeatedLines(text: string): string {
+  const lines = text.split("\n");
+  const out: string[] = [];
+  for (let i = 0; i < lines.length;) {
+    let j = i + 1;
+    while (j < lines.length && lines[j] === lines[i]) j++;
+    out.push(lines[i]!);
+    if (j - i > 1) out.push(`    ... the line above ${j - i - 1} more times`);
+    i = j;
+  }
+  return out.join("\n");
+}
+
+/**
  * One line, unambiguous: control characters (and the two Unicode line separators) become
  * `\n`, `\r`, `\t` or `\xHH`/`\uHHHH`, a backslash becomes `\\`, as Apache escapes its logs.
  */

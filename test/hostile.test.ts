@@ -147,6 +147,10 @@ describe("hostile handlers get their status; everyone else keeps being served", 
     expect((await get("/ok")).status).toBe(200);
     // Not V8's stack limit trapping inside the wasm, which aborts the interpreter.
     expect(server.stderr()).not.toMatch(/site=default: (interpreter aborted|sandbox abandoned)/);
+    // The log has the runaway frame once, counted, not thousands of times.
+    await server.waitFor(
+      /route=recurse\.js: handler failed: InternalError: stack overflow\\n {4}at f \(recurse\.js:1:\d+\)\\n {4}\.\.\. the line above \d{3,} more times/,
+    );
   });
 
   it("the error log names site, route and message; the client sees none of it", async () => {

@@ -9,7 +9,7 @@
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten";
 import { enterSiteCode, leaveSiteCode } from "../busy.js";
 import { SiteboxError } from "../errors.js";
-import type { Log } from "../log.js";
+import { foldRepeatedLines, type Log } from "../log.js";
 import type { SiteSettings } from "../site-config.js";
 import type { HostHooks } from "./host.js";
 import { RunLimits } from "./limits.js";
@@ -639,7 +639,9 @@ export class Sandbox implements HostHooks {
       p?.sink.fail(new SiteboxError("ERR_BAD_BODY", message));
       return;
     }
-    const detail = stack && !stack.includes(message) ? `${message}\n${stack}` : stack || message;
+    const detail = foldRepeatedLines(
+      stack && !stack.includes(message) ? `${message}\n${stack}` : stack || message,
+    );
     this.#log.error(
       this.#tags(route),
       `${kind === "load" ? "module failed to load" : "handler failed"}: ${detail.trim()}`,
