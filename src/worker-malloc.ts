@@ -8,11 +8,11 @@
  *
  * MALLOC_MMAP_THRESHOLD_=32768: the first run of QuickJS in a worker leaves ~7 MiB of free
  * 32-64 KiB chunks in the malloc arena of the V8 threads that compiled the wasm, where no trim
- * reaches them (65536 and up changed nothing). Served by mmap they go back when freed: two
- * workers after the first requests 184-185 instead of 199 MiB. The price is that Node's 64 KiB
- * socket read buffers come from mmap too, but few reads allocate one: under wrk, one mmap and
- * munmap per 7-22 requests (`strace -c`), and no change in CPU per request that the bench could
- * tell from its noise (README "Memory").
+ * reaches them (65536 and up changed nothing). Served by mmap they go back when freed: the
+ * server after one request of each workload 185 instead of 202 MiB. The price is that the 64 KiB
+ * read buffers Node allocates for streams outside the HTTP parser's shared one come from mmap
+ * too: under wrk, one mmap and munmap per 7-22 requests (`strace -c`), and no change in CPU per
+ * request that the bench could tell from its noise (README "Memory").
  */
 export function workerMallocEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return {
