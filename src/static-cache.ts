@@ -29,6 +29,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SiteboxError } from "./errors.js";
+import { readAt } from "./read-at.js";
 import { RACY_MS } from "./snapshot.js";
 import {
   lookupStatic,
@@ -185,7 +186,7 @@ export class StaticCache {
     const body = Buffer.allocUnsafeSlow(size);
     let n: number;
     try {
-      n = readAll(file.fd, body);
+      n = readAt(file.fd, body, 0, size, 0);
     } catch {
       n = -1; // a read error: as a file that shrank
     }
@@ -336,17 +337,6 @@ function send(
   out.head(plan.status, plan.headers);
   if (plan.length === 0) out.end();
   else out.end(body.subarray(plan.start, plan.start + plan.length));
-}
-
-/** Reads the whole file from the start; fewer bytes than the buffer when it shrank. */
-function readAll(fd: number, body: Buffer): number {
-  let n = 0;
-  while (n < body.length) {
-    const got = fs.readSync(fd, body, n, body.length - n, n);
-    if (got === 0) break;
-    n += got;
-  }
-  return n;
 }
 
 /** The folder below `dir` that `file`'s path goes through (its own name for a direct child). */

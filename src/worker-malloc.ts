@@ -6,8 +6,8 @@
  * thresholds, which V8's big compile buffers raise, so freed memory goes back to the system
  * instead of staying in each worker (5-15 MiB less after load).
  *
- * MALLOC_MMAP_THRESHOLD_=32768: the first run of QuickJS in a worker leaves ~7 MiB of free
- * 32-64 KiB chunks in the malloc arena of the V8 threads that compiled the wasm, where no trim
+ * MALLOC_MMAP_THRESHOLD_=32768: the first run of QuickJS in a worker leaves free 32-64 KiB
+ * chunks in the malloc arena of V8's compiler threads (6.3 MiB of it stays), where no trim
  * reaches them (65536 and up changed nothing). Served by mmap they go back when freed: the
  * server after one request of each workload 185 instead of 202 MiB. The price is that the 64 KiB
  * read buffers Node allocates for streams outside the HTTP parser's shared one come from mmap

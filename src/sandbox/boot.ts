@@ -20,12 +20,8 @@ import { installHost, type HostHooks } from "./host.js";
 import type { AsyncOps } from "./host/async-ops.js";
 import type { HostIO } from "./host/io.js";
 import { PRELUDE_NAME, preludeSource } from "./prelude.js";
-import {
-  readFully,
-  type ImageFile,
-  type ImageFingerprint,
-  type TemplateImage,
-} from "./template-image.js";
+import { readAt } from "../read-at.js";
+import type { ImageFile, ImageFingerprint, TemplateImage } from "./template-image.js";
 import { newInstance, PAGE_BYTES, type QuickJSInstance } from "./wasm.js";
 
 export interface BootOptions {
@@ -170,24 +166,25 @@ export class Template {
   /** Makes `memory` (of a matching boot) a copy of the template's. */
   copyInto(memory: WebAssembly.Memory): void {
     const target = new Uint8Array(memory.buffer);
-    const file = this.#file;
-    if (file !== null) {
-      // What the boot wrote outside the image's ranges is zero in the template; the ranges are
-      // then read over it. Pages neither holds are left untouched, never faulted in.
-      this.#ranges ??= nonZeroRanges([target], target.byteLength);
-      for (const [a, b] of this.#ranges) target.fill(0, a, b);
-      let at = file.bytesAt;
-      for (const [a, b] of file.ranges) {
-        if (!readFully(file.fd, target, a, b - a, at))
-          throw new Error("the template image file was cut short");
-        at += b - a;
-      }
+    const own = this.#memory;
+    if (own !== null) {
+      // Written once: the union of what the template and a fresh boot hold; everything else is
+      // zero in both, and is left untouched, so those pages are never faulted in.
+      this.#ranges ??= nonZeroRanges([own, target], target.byteLength);
+      for (const [a, b] of this.#ranges) target.set(own.subarray(a, b), a);
       return;
     }
-    // Written once: the union of what the template and a fresh boot hold; everything else is
-    // zero in both, and is left untouched, so those pages are never faulted in.
-    this.#ranges ??= nonZeroRanges([this.#memory!, target], target.byteLength);
-    for (const [a, b] of this.#ranges) target.set(this.#memory!.subarray(a, b), a);
+    // From the image file: what the boot wrote is zeroed (the template is zero outside the
+    // image's ranges), then the ranges are read over it. Pages neither holds stay untouched.
+    const file = this.#file!;
+    this.#ranges ??= nonZeroRanges([target], target.byteLength);
+    for (const [a, b] of this.#ranges) target.fill(0, a, b);
+    let at = file.bytesAt;
+    for (const [a, b] of file.ranges) {
+      if (readAt(file.fd, target, a, b - a, at) !== b - a)
+        throw new Error("the template image file was cut short");
+      at += b - a;
+    }
   }
 }
 

@@ -9,8 +9,9 @@
  * made) builds its own template, and boot.ts still checks every copy against the boot.
  */
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { readAt } from "../read-at.js";
 import { templateFiles } from "./template-files.js";
 
 const MAGIC = "sitebox-template-1\n";
@@ -67,22 +68,6 @@ export function encodeImage(image: TemplateImage): Buffer {
   return Buffer.concat([Buffer.from(MAGIC), length, header, bytes]);
 }
 
-/** Reads `length` bytes at `position` of `fd` into `into` at `offset`; false at end of file. */
-export function readFully(
-  fd: number,
-  into: Uint8Array,
-  offset: number,
-  length: number,
-  position: number,
-): boolean {
-  for (let done = 0; done < length;) {
-    const n = readSync(fd, into, offset + done, length - done, position + done);
-    if (n === 0) return false;
-    done += n;
-  }
-  return true;
-}
-
 /** The image in `file`, opened, if it was made from this process's code; else why not. */
 export function openImage(file: string): ImageFile | Error {
   let fd: number;
@@ -104,14 +89,14 @@ export function openImage(file: string): ImageFile | Error {
 function readHead(fd: number): ImageFile | Error {
   const prefix = Buffer.alloc(MAGIC.length + 4);
   if (
-    !readFully(fd, prefix, 0, prefix.length, 0) ||
+    readAt(fd, prefix, 0, prefix.length, 0) !== prefix.length ||
     prefix.toString("latin1", 0, MAGIC.length) !== MAGIC
   )
     return new Error("not a template image");
   const headLength = prefix.readUInt32LE(MAGIC.length);
   if (headLength > MAX_HEAD) return new Error("not a template image");
   const raw = Buffer.alloc(headLength);
-  if (!readFully(fd, raw, 0, headLength, prefix.length))
+  if (readAt(fd, raw, 0, headLength, prefix.length) !== headLength)
     return new Error("template image cut short");
   let head: ImageHead;
   try {
